@@ -1,0 +1,158 @@
+"""Match a free-form question to the clause of the notice that answers it, or abstain.
+
+Each entry is indexed from its title, keywords, example questions, answer and verbatim text,
+all normalised (`normalize.py`) and cut into Chinese character unigrams and bigrams, weighted by
+idf over the entries. A question's score for an entry (0–100) blends three signals:
+
+- coverage: the idf-weighted share of the question's tokens that the entry knows — words the
+  notice never uses (天气, 专利…) weigh heavily and pull every entry down, which is what makes
+  out-of-scope questions abstain;
+- similarity to the entry's closest example question (rapidfuzz, which forgives typos and
+  word order);
+- keyword hits: the entry's distinctive terms found in the question.
+
+Topics the notice does not cover (`out_of_scope.toml`) abstain outright. The thresholds live in
+config.toml; how they were calibrated is in the README ("Question matching").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from .loader import Entry, KnowledgeBase
+from .normalize import Synonyms, clean, is_cjk, tokens
+
+# Blend of the three signals; chosen by the grid search in bench/calibrate.py.
+W_COVERAGE = 0.45
+W_EXAMPLE = 0.35
+W_KEYWORD = 0.20
+# How much stronger the best entry must be than the second to be answered outright.
+MIN_MARGIN = 4.0
+MAX_QUESTION_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """What the matcher decided: `entry` set = answer; else suggestions or an abstention."""
+
+    question: str
+    entry: Entry | None
+    score: float
+    suggestions: tuple[Suggestion, ...] = ()
+    out_of_scope: str | None = None  # the uncovered topic recognised, if any
+    empty: bool = False  # nothing left to match after normalisation
+
+    @property
+    def decision(self) -> str:
+        if self.entry is not None:
+            return "answer"
+        if self.suggestions:
+            return "suggest"
+        return "empty" if self.empty else "abstain"
+
+
+class Matcher:
+    def __init__(self, kb: KnowledgeBase, answer_threshold: float = 55.0,
+                 suggest_threshold: float = 35.0, max_suggestions: int = 3):
+        self.kb = kb
+        self.answer_threshold = answer_threshold
+        self.suggest_threshold = suggest_threshold
+        self.max_suggestions = max_suggestions
+        self.synonyms = Synonyms(kb.synonyms)
+        self.entries = kb.entries
+
+        docs: list[Counter] = []
+        self._keywords: list[list[str]] = []
+        examples: list[str] = []
+        self._example_owner: list[int] = []
+        for i, e in enumerate(self.entries):
+            fields = [e.title, *e.keywords, *e.keywords, *e.questions, e.answer, e.text]
+            docs.append(Counter(t for f in fields for t in tokens(self.normalize(f))))
+            self._keywords.append(sorted({self.normalize(k) for k in (*e.keywords, e.title)} - {""}))
+            for q in (*e.questions, e.title):
+                examples.append(self.normalize(q).replace(" ", ""))
+                self._example_owner.append(i)
+        self._docs = docs
+        self._examples = examples
+        n = len(docs)
+        df = Counter(t for d in docs for t in d)
+        # Unknown tokens get the highest idf: a word the notice never uses is strong evidence.
+        self._idf_unknown = math.log(n + 1) + 1.0
+        self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
+        self._oos = [(name, [clean(t) for t in terms]) for name, terms in kb.out_of_scope]
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def normalize(self, text: str) -> str:
+        return " ".join(self.synonyms.apply(clean(text)).split())
+
+    def idf(self, token: str) -> float:
+        return self._idf.get(token, self._idf_unknown)
+
+    def _query_weights(self, norm: str) -> dict[str, float]:
+        weights: dict[str, float] = {}
+        for t in tokens(norm):
+            if t not in self._idf and not is_cjk(t):
+                continue  # English filler words the notice cannot contain ("when", "the")
+            w = self.idf(t) * (1.0 if len(t) > 1 else 0.5)
+            weights[t] = max(weights.get(t, 0.0), w)
+        return weights
+
+    def out_of_scope(self, cleaned: str) -> str | None:
+        squashed = cleaned.replace(" ", "")
+        for name, terms in self._oos:
+            for t in terms:
+                if t and (t.replace(" ", "") in squashed if is_cjk(t[:1]) else f" {t} " in f" {cleaned} "):
+                    return name
+        return None
+
+    def scores(self, norm: str) -> list[float]:
+        weights = self._query_weights(norm)
+        total = sum(weights.values())
+        squashed = norm.replace(" ", "")
+        if total <= 0 or not squashed:
+            return [0.0] * len(self.entries)
+        best_example = [0.0] * len(self.entries)
+        for _, sim, idx in process.extract(squashed, self._examples, scorer=fuzz.ratio,
+                                           limit=None, score_cutoff=20):
+            owner = self._example_owner[idx]
+            best_example[owner] = max(best_example[owner], sim / 100.0)
+        out = []
+        for i, doc in enumerate(self._docs):
+            coverage = sum(w for t, w in weights.items() if t in doc) / total
+            hits = [k for k in self._keywords[i] if k and k.replace(" ", "") in squashed]
+            kw = min(1.0, sum(len(k.replace(" ", "")) for k in hits) / max(4, len(squashed)) * 1.5)
+            out.append(100.0 * (W_COVERAGE * coverage + W_EXAMPLE * best_example[i] + W_KEYWORD * kw))
+        return out
+
+    # -- the decision ---------------------------------------------------------------------
+
+    def match(self, question: str) -> Match:
+        question = question[:MAX_QUESTION_CHARS]
+        cleaned = clean(question)
+        norm = " ".join(self.synonyms.apply(cleaned).split())
+        if not norm or not self._query_weights(norm):
+            return Match(question, None, 0.0, empty=not norm)
+        topic = self.out_of_scope(cleaned)
+        if topic:
+            return Match(question, None, 0.0, out_of_scope=topic)
+        scores = self.scores(norm)
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        best = ranked[0]
+        top = scores[best]
+        second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+        if top >= self.answer_threshold and top - second >= MIN_MARGIN:
+            return Match(question, self.entries[best], round(top, 1))
+        suggestions = tuple(Suggestion(self.entries[i], round(scores[i], 1)) for i in ranked
+                            if scores[i] >= self.suggest_threshold)[: self.max_suggestions]
+        return Match(question, None, round(top, 1), suggestions=suggestions)
