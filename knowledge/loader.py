@@ -17,6 +17,7 @@ from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
+TIERS = ("innovative", "specialized", "little_giant")
 DATE_KINDS = ("deadline", "window", "date", "period", "cycle")
 REF_RE = re.compile(r"^(0|[1-6](\.\d+){0,2}|att\.[1-9])$")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -81,6 +82,7 @@ class Entry:
     related: tuple[str, ...]
     links: tuple[str, ...]
     dates: tuple[DateSpec, ...]
+    tiers: frozenset[str]  # tiers the clause is about; all three unless the clause names fewer
     cite: str  # where the clause stands in the notice, in words: 三、年度信息更新
 
 
@@ -100,7 +102,7 @@ class KnowledgeBase:
     links: dict[str, Link]
     districts: tuple[District, ...]
     synonyms: tuple[tuple[str, tuple[str, ...]], ...]
-    out_of_scope: tuple[tuple[str, tuple[str, ...]], ...]
+    out_of_scope: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]  # (topic, terms, unless)
     by_id: dict[str, Entry] = field(repr=False, default_factory=dict)
     by_ref: dict[str, Entry] = field(repr=False, default_factory=dict)
 
@@ -254,7 +256,12 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
     r.entry = eid
     if not ID_RE.match(eid):
         raise r.fail("id", "must be lowercase letters, digits and hyphens")
-    r.unknown({"id", "ref", "title", "text", "answer", "questions", "keywords", "related", "links", "dates"})
+    r.unknown({"id", "ref", "title", "text", "answer", "questions", "keywords", "related", "links", "dates",
+               "tiers"})
+    tiers = r.str_list("tiers") or TIERS
+    for t in tiers:
+        if t not in TIERS:
+            raise r.fail("tiers", f"{t!r} is not a tier (known: {', '.join(TIERS)})")
     ref = r.str("ref")
     if not REF_RE.match(ref):
         raise r.fail("ref", f"{ref!r} is not a clause number such as 0, 1.1.0, 2.2, 3, 6.1 or att.4")
@@ -274,16 +281,17 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
         questions=r.str_list("questions", 5 if not ref.startswith("att.") else 3),
         keywords=r.str_list("keywords", 3), related=r.str_list("related"), links=link_keys,
         dates=tuple(_date_spec(r, i, t) for i, t in enumerate(raw_dates)),
-        cite=cite_for(ref, headings, text),
+        tiers=frozenset(tiers), cite=cite_for(ref, headings, text),
     )
 
 
-def _group_list(file: str, doc: dict, table_name: str, key: str, list_name: str) -> tuple:
+def _group_list(file: str, doc: dict, table_name: str, key: str, list_name: str,
+                optional: tuple[str, ...] = ()) -> tuple:
     out = []
     for i, t in enumerate(_table_list(file, doc, table_name)):
         r = _Reader(file, f"{table_name}[{i}]", t)
-        r.unknown({key, list_name})
-        out.append((r.str(key), r.str_list(list_name, 1)))
+        r.unknown({key, list_name, *optional})
+        out.append((r.str(key), r.str_list(list_name, 1), *(r.str_list(o) for o in optional)))
     return tuple(out)
 
 
@@ -333,7 +341,8 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
                 raise DataError("clauses.toml", e.id, "related", "names the entry itself")
 
     synonyms = _group_list("synonyms.toml", _read_toml(data_dir / "synonyms.toml"), "group", "term", "variants")
-    oos = _group_list("out_of_scope.toml", _read_toml(data_dir / "out_of_scope.toml"), "topic", "name", "terms")
+    oos = _group_list("out_of_scope.toml", _read_toml(data_dir / "out_of_scope.toml"), "topic", "name", "terms",
+                      optional=("unless",))
     return KnowledgeBase(notice, dict(headings), entries, links, tuple(districts), synonyms, oos, by_id, by_ref)
 
 

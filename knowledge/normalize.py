@@ -27,7 +27,20 @@ def clean(text: str) -> str:
     if _CJK_RE.search(text):
         text = zhconv.convert(text, "zh-cn")
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
-    return " ".join(text.replace("-", " ").split())
+    text = _LATIN_WORD_RE.sub(lambda m: _stem(m.group(0)), text.replace("-", " "))
+    return " ".join(text.split())
+
+
+_LATIN_WORD_RE = re.compile(r"[a-z]{5,}")
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+
+def _stem(word: str) -> str:
+    """A crude English stem, so that relocating, relocated and relocate meet as one word."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
 
 
 class Synonyms:

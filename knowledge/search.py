@@ -26,13 +26,40 @@ from rapidfuzz import fuzz, process
 from .loader import Entry, KnowledgeBase
 from .normalize import Synonyms, clean, is_cjk, tokens
 
-# Blend of the three signals; chosen by the grid search in bench/calibrate.py.
-W_COVERAGE = 0.45
-W_EXAMPLE = 0.35
-W_KEYWORD = 0.20
-# How much stronger the best entry must be than the second to be answered outright.
-MIN_MARGIN = 4.0
 MAX_QUESTION_CHARS = 500
+# Normalised words that name a tier ("" = the programme as a whole, not one tier), longest first.
+TIER_WORDS = (("专精特新梯队", ""), ("小巨人", "little_giant"), ("专精特新", "specialized"),
+              ("创新型", "innovative"))
+
+
+def _contains(text: str, term: str) -> bool:
+    """Chinese terms match anywhere (spaces ignored); Latin terms only as whole words."""
+    if not term:
+        return False
+    if is_cjk(term[:1]):
+        return term.replace(" ", "") in text.replace(" ", "")
+    return f" {term} " in f" {text} "
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How the signals are blended; chosen by the grid search in `python -m bench.calibrate`."""
+
+    w_coverage: float = 0.5
+    w_example: float = 0.5
+    w_keyword: float = 0.1
+    tier_mismatch: float = 0.6   # share of its score a clause about another tier keeps
+    min_margin: float = 0.0      # how far the best must lead the second to be answered outright
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The three raw signals (0–1) of one question for every entry, before blending."""
+
+    coverage: list[float]
+    example: list[float]
+    keyword: list[float]
+    tier_ok: list[bool]
 
 
 @dataclass(frozen=True)
@@ -63,8 +90,9 @@ class Match:
 
 class Matcher:
     def __init__(self, kb: KnowledgeBase, answer_threshold: float = 55.0,
-                 suggest_threshold: float = 35.0, max_suggestions: int = 3):
+                 suggest_threshold: float = 35.0, max_suggestions: int = 3, tuning: Tuning = Tuning()):
         self.kb = kb
+        self.tuning = tuning
         self.answer_threshold = answer_threshold
         self.suggest_threshold = suggest_threshold
         self.max_suggestions = max_suggestions
@@ -89,7 +117,8 @@ class Matcher:
         # Unknown tokens get the highest idf: a word the notice never uses is strong evidence.
         self._idf_unknown = math.log(n + 1) + 1.0
         self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
-        self._oos = [(name, [clean(t) for t in terms]) for name, terms in kb.out_of_scope]
+        self._oos = [(name, [clean(t) for t in terms], [self.normalize(u) for u in unless])
+                     for name, terms, unless in kb.out_of_scope]
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -108,32 +137,46 @@ class Matcher:
             weights[t] = max(weights.get(t, 0.0), w)
         return weights
 
-    def out_of_scope(self, cleaned: str) -> str | None:
-        squashed = cleaned.replace(" ", "")
-        for name, terms in self._oos:
-            for t in terms:
-                if t and (t.replace(" ", "") in squashed if is_cjk(t[:1]) else f" {t} " in f" {cleaned} "):
-                    return name
+    def out_of_scope(self, cleaned: str, norm: str) -> str | None:
+        """The uncovered topic the question is about, unless it also names what makes it covered."""
+        for name, terms, unless in self._oos:
+            if any(_contains(cleaned, t) for t in terms) and not any(_contains(norm, u) for u in unless):
+                return name
         return None
 
-    def scores(self, norm: str) -> list[float]:
+    def tiers_named(self, norm: str) -> frozenset[str]:
+        """Tiers the question names; 小巨人 contains 专精特新, so it is taken out first."""
+        squashed = norm.replace(" ", "")
+        named = set()
+        for word, tier in TIER_WORDS:
+            if word in squashed:
+                named.add(tier)
+                squashed = squashed.replace(word, "")
+        return frozenset(named - {""})
+
+    def signals(self, norm: str) -> Signals:
+        n = len(self.entries)
         weights = self._query_weights(norm)
         total = sum(weights.values())
         squashed = norm.replace(" ", "")
         if total <= 0 or not squashed:
-            return [0.0] * len(self.entries)
-        best_example = [0.0] * len(self.entries)
+            return Signals([0.0] * n, [0.0] * n, [0.0] * n, [True] * n)
+        best_example = [0.0] * n
         for _, sim, idx in process.extract(squashed, self._examples, scorer=fuzz.ratio,
                                            limit=None, score_cutoff=20):
             owner = self._example_owner[idx]
             best_example[owner] = max(best_example[owner], sim / 100.0)
-        out = []
+        named = self.tiers_named(norm)
+        coverage, keyword = [], []
         for i, doc in enumerate(self._docs):
-            coverage = sum(w for t, w in weights.items() if t in doc) / total
+            coverage.append(sum(w for t, w in weights.items() if t in doc) / total)
             hits = [k for k in self._keywords[i] if k and k.replace(" ", "") in squashed]
-            kw = min(1.0, sum(len(k.replace(" ", "")) for k in hits) / max(4, len(squashed)) * 1.5)
-            out.append(100.0 * (W_COVERAGE * coverage + W_EXAMPLE * best_example[i] + W_KEYWORD * kw))
-        return out
+            keyword.append(min(1.0, sum(len(k.replace(" ", "")) for k in hits) / max(4, len(squashed)) * 1.5))
+        tier_ok = [not named or bool(named & e.tiers) for e in self.entries]
+        return Signals(coverage, best_example, keyword, tier_ok)
+
+    def scores(self, norm: str, tuning: Tuning | None = None) -> list[float]:
+        return blend(self.signals(norm), tuning or self.tuning)
 
     # -- the decision ---------------------------------------------------------------------
 
@@ -143,7 +186,7 @@ class Matcher:
         norm = " ".join(self.synonyms.apply(cleaned).split())
         if not norm or not self._query_weights(norm):
             return Match(question, None, 0.0, empty=not norm)
-        topic = self.out_of_scope(cleaned)
+        topic = self.out_of_scope(cleaned, norm)
         if topic:
             return Match(question, None, 0.0, out_of_scope=topic)
         scores = self.scores(norm)
@@ -151,8 +194,16 @@ class Matcher:
         best = ranked[0]
         top = scores[best]
         second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-        if top >= self.answer_threshold and top - second >= MIN_MARGIN:
+        if top >= self.answer_threshold and top - second >= self.tuning.min_margin:
             return Match(question, self.entries[best], round(top, 1))
         suggestions = tuple(Suggestion(self.entries[i], round(scores[i], 1)) for i in ranked
                             if scores[i] >= self.suggest_threshold)[: self.max_suggestions]
         return Match(question, None, round(top, 1), suggestions=suggestions)
+
+
+def blend(sig: Signals, t: Tuning) -> list[float]:
+    out = []
+    for cov, ex, kw, ok in zip(sig.coverage, sig.example, sig.keyword, sig.tier_ok):
+        score = 100.0 * (t.w_coverage * cov + t.w_example * ex + t.w_keyword * kw)
+        out.append(score if ok else score * t.tier_mismatch)
+    return out

@@ -49,7 +49,7 @@ def test_every_paragraph_of_the_notice_is_the_verbatim_text_of_an_entry(kb):
     paragraphs = notice_paragraphs()
     assert len(paragraphs) == 18  # 0, 1.1.0–1.1.2, 1.2.1–1.2.2, 1.3, 2.1–2.3, 3, 4.1–4.4, 5, 6.1–6.2
     for p in paragraphs:
-        assert squash(p) in texts, f"no entry holds this paragraph verbatim: {p[:30]}…"
+        assert any(squash(p) in t for t in texts), f"no entry holds this paragraph verbatim: {p[:30]}…"
 
 
 def test_every_attachment_has_an_entry_naming_it(kb):

@@ -1,0 +1,171 @@
+"""`check PROFILE [--today YYYY-MM-DD] [--json] [--ics FILE] [--config FILE]`: what applies to an
+enterprise, by when, and why.
+
+Reads the profile (.json or .toml), the rules engine's parameters from config.toml, evaluates the
+rules and prints a readable Chinese summary, or the JSON of `knowledge.rules.result_to_dict` with
+`--json`; `--ics FILE` also writes the dated items as an iCalendar file. Bad input — a profile
+field, a file, the date, the config — is one Chinese line on stderr naming it, and exit code 2.
+
+Wiring only: `bot/__main__.py` calls `register(subparsers)`; `python -m bot.check_cmd PROFILE …`
+runs the same command on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tomllib
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from knowledge.ics import to_ics
+from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
+from knowledge.rules import ConfigError, Params, Result, cn, evaluate, result_to_dict
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+EXIT_BAD_INPUT = 2
+
+STATUS_NAMES = {"valid": "有效", "expired": "已到期", "cancelled": "已取消认定", "none": "无称号"}
+
+
+class CheckError(Exception):
+    """Bad input to the check command: `where` names the argument, file or field."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("profile", metavar="PROFILE", help="企业档案文件（.json 或 .toml）")
+    parser.add_argument("--today", metavar="YYYY-MM-DD", help="按哪一天计算（默认：北京时间今天）")
+    parser.add_argument("--json", action="store_true", help="输出 JSON")
+    parser.add_argument("--ics", metavar="FILE", help="把有日期的事项写成 iCalendar 文件")
+    parser.add_argument("--config", metavar="FILE", help="配置文件（默认：仓库中的 config.toml）")
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `check` sub-command to an argparse sub-parsers object."""
+    parser = subparsers.add_parser(
+        "check", help="列出企业需要办理的事项、截止日期和依据",
+        description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _load_config(path_arg: str | None) -> dict[str, Any]:
+    path = Path(path_arg) if path_arg else DEFAULT_CONFIG
+    if not path.exists():
+        if path_arg:
+            raise CheckError("--config", f"配置文件“{path}”不存在")
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CheckError(str(path), f"配置文件格式错误：{exc}") from None
+    except OSError as exc:
+        raise CheckError(str(path), f"无法读取配置文件（{exc.strerror or exc}）") from None
+
+
+def _today(arg: str | None, cfg: dict[str, Any]) -> date:
+    if arg is None:
+        tz_name = cfg.get("general", {}).get("timezone", DEFAULT_TIMEZONE) \
+            if isinstance(cfg.get("general"), dict) else DEFAULT_TIMEZONE
+        try:
+            zone = ZoneInfo(str(tz_name))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CheckError("general.timezone", f"未知时区“{tz_name}”") from None
+        return datetime.now(zone).date()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", arg.strip()):
+        raise CheckError("--today", f"日期无效“{arg}”，请用 YYYY-MM-DD 格式")
+    try:
+        return date.fromisoformat(arg.strip())
+    except ValueError:
+        raise CheckError("--today", f"日期无效“{arg}”，请用 YYYY-MM-DD 格式") from None
+
+
+def _when(start: date | None, due: date | None) -> str:
+    if start and due:
+        return f"{cn(start)}—{cn(due)}"
+    if due:
+        return f"{cn(due)}前"
+    if start:
+        return f"{cn(start)}起"
+    return "现在"
+
+
+def format_summary(result: Result, name: str | None, district: str) -> str:
+    """The readable Chinese summary: title, status, valid until, then the items in date order."""
+    lines = [f"企业：{name}（{district}）" if name else f"所在区：{district}",
+             f"日期：{cn(result.today)}",
+             f"称号：{TIER_NAMES[result.title] if result.title else '无有效称号'}",
+             f"状态：{STATUS_NAMES[result.status]}"]
+    if result.valid_until:
+        lines.append(f"有效期至：{cn(result.valid_until)}")
+    if not result.items:
+        lines.append("目前没有需要办理的事项。")
+    else:
+        lines.append(f"事项（{len(result.items)} 项，按日期排列）：")
+        for n, item in enumerate(result.items, 1):
+            mark = "（估算）" if item.estimate else ""
+            lines.append(f"{n}. 【{_when(item.start, item.due)}{mark}】{item.text}")
+            lines.append(f"   依据：通知 {item.ref}")
+            lines.append(f"   原因：{item.why}")
+    return "\n".join(lines)
+
+
+def _ensure_utf8(stream: Any) -> None:
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        "梯队".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `check`; 0 on success, 2 on bad input (one Chinese line on stderr)."""
+    _ensure_utf8(sys.stdout)
+    _ensure_utf8(sys.stderr)
+    try:
+        cfg = _load_config(getattr(args, "config", None))
+        params = Params.from_config(cfg)
+        today = _today(getattr(args, "today", None), cfg)
+        profile = load_profile_file(args.profile, today)
+        result = evaluate(profile, today, params)
+        if getattr(args, "ics", None):
+            try:
+                Path(args.ics).write_bytes(to_ics(result, profile))
+            except OSError as exc:
+                raise CheckError("--ics", f"无法写入“{args.ics}”（{exc.strerror or exc}）") from None
+    except ProfileError as exc:
+        print(f"档案错误：{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ConfigError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CheckError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(result_to_dict(result), ensure_ascii=False, indent=2))
+    else:
+        print(format_summary(result, profile.name, profile.district))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot check",
+        description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
