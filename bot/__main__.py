@@ -11,6 +11,8 @@ import sys
 
 from bot.config import ConfigError, load_config
 from knowledge.loader import DataError
+from knowledge.rules import ConfigError as RulesConfigError
+from reminders.store import StoreError
 
 
 class ChineseArgumentParser(argparse.ArgumentParser):
@@ -24,14 +26,14 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _services(args):
+def _services(args, with_store: bool = True):
     from bot.app import build
 
-    return build(load_config(getattr(args, "config", None)), channel="console")
+    return build(load_config(getattr(args, "config", None)), channel="console", with_store=with_store)
 
 
 def cmd_ask(args) -> int:
-    svc = _services(args)
+    svc = _services(args, with_store=False)
     questions = list(args.question)
     if questions == ["-"]:
         questions = [line.rstrip("\n") for line in sys.stdin]
@@ -80,6 +82,16 @@ def cmd_chat(args) -> int:
     return run_console(_services(args))
 
 
+def cmd_telegram(args) -> int:
+    import logging
+
+    from bot.telegram_app import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
+    return run(_services(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ChineseArgumentParser(prog="python -m bot", description="梯队助手：专精特新梯队企业政策问答与提醒")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ChineseArgumentParser)
@@ -104,14 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", help="数据目录（默认 knowledge/data）")
     s.set_defaults(func=cmd_kb)
 
-    for module_name in ("bot.check_cmd", "bot.telegram_app"):
-        try:
-            module = __import__(module_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(sub)
+    p = sub.add_parser("telegram", help="启动 Telegram 机器人（需要环境变量 TELEGRAM_BOT_TOKEN）")
+    p.add_argument("--config", help="配置文件路径（默认 config.toml）")
+    p.set_defaults(func=cmd_telegram)
+
+    from bot import check_cmd
+
+    check_cmd.register(sub)
     return parser
 
 
@@ -119,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError) as exc:
+    except (ConfigError, DataError, RulesConfigError, StoreError) as exc:
         return _fail(f"无法启动：{exc}")
     except KeyboardInterrupt:
         return 130

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core import ContextStore, Dialogue
+from bot.core import Dialogue
+from knowledge.clock import Clock, SystemClock
 from knowledge.loader import KnowledgeBase, default_kb
+from knowledge.rules import Params
 from knowledge.search import Matcher
 
 
@@ -15,6 +17,9 @@ class Services:
     kb: KnowledgeBase
     matcher: Matcher
     dialogue: Dialogue
+    store: object | None
+    clock: Clock
+    params: Params
 
 
 def build_matcher(kb: KnowledgeBase, config: dict) -> Matcher:
@@ -23,8 +28,20 @@ def build_matcher(kb: KnowledgeBase, config: dict) -> Matcher:
                    max_suggestions=m["max_suggestions"])
 
 
-def build(config: dict, channel: str = "telegram", context: ContextStore | None = None,
-          kb: KnowledgeBase | None = None) -> Services:
+def open_store(config: dict):
+    from reminders.store import Store
+
+    return Store(config["storage"]["db_path"])
+
+
+def build(config: dict, channel: str = "telegram", store=None, clock: Clock | None = None,
+          kb: KnowledgeBase | None = None, with_store: bool = True) -> Services:
+    """Everything a channel needs. `with_store=False` (the `ask` command) opens no database."""
     kb = kb or default_kb()
     matcher = build_matcher(kb, config)
-    return Services(config, kb, matcher, Dialogue(kb, matcher, context=context, channel=channel))
+    clock = clock or SystemClock()
+    params = Params.from_config(config)
+    if store is None and with_store:
+        store = open_store(config)
+    dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=params)
+    return Services(config, kb, matcher, dialogue, store, clock, params)

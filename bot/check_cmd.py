@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tomllib
@@ -144,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise CheckError("--ics", f"无法写入“{args.ics}”（{exc.strerror or exc}）") from None
     except ProfileError as exc:
-        print(f"档案错误：{exc}", file=sys.stderr)
+        where = "" if exc.field == str(Path(args.profile)) else f"（{args.profile}）"
+        print(f"档案错误{where}：{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ConfigError as exc:
         print(f"配置错误：{exc}", file=sys.stderr)
@@ -168,4 +170,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `… | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -2,12 +2,13 @@
 
 Telegram and the console chat both call this and only translate: a neutral `Incoming` in,
 neutral `Reply` values (Telegram's HTML subset plus buttons) out. Nothing here imports telegram.
-Button data is short ids (`v:annual-update`), far inside Telegram's 64-byte limit.
+Button data is short codes (`v:annual-update`, `pf:d:3`), far inside Telegram's 64-byte limit.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,42 +16,23 @@ from typing import Callable, Protocol
 
 import jinja2
 
-from knowledge.loader import Entry, KnowledgeBase
+from bot.messages import Button, Document, Incoming, Reply
+from bot.profile_flow import ProfileFlow
+from knowledge.clock import Clock, SystemClock, today
+from knowledge.ics import to_ics
+from knowledge.loader import Entry, KnowledgeBase, cite_for
+from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
+from knowledge.rules import Params, evaluate
 from knowledge.search import Match, Matcher
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FOLLOW_UP_RE = re.compile(r"^(那|那么|那如果|如果是|要是|还有|另外|and |what about |how about )")
 FOLLOW_UP_MAX_CHARS = 14
+STATUS_NAMES = {"valid": "有效", "expired": "已过期", "cancelled": "已被取消认定", "none": "暂无称号"}
 
-
-@dataclass(frozen=True)
-class Incoming:
-    chat_id: int
-    user_id: int
-    text: str = ""
-    callback: str | None = None  # data of a pressed button
-
-
-@dataclass(frozen=True)
-class Button:
-    label: str
-    data: str | None = None
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class Document:
-    filename: str
-    content: bytes
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Reply:
-    html: str
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    document: Document | None = None
-    edit: bool = False  # replace the message whose button was pressed
+__all__ = ["Button", "Command", "Dialogue", "Document", "Incoming", "Reply", "COMMANDS", "html_to_text"]
 
 
 @dataclass(frozen=True)
@@ -61,16 +43,21 @@ class Command:
     console_only: bool = False
 
 
+# One declarative list: /help, the console's help and Telegram's setMyCommands all read it.
 COMMANDS: tuple[Command, ...] = (
     Command("start", "开始使用，查看主菜单", "cmd_start"),
     Command("help", "使用说明和全部命令", "cmd_help"),
     Command("topics", "按章节浏览通知", "cmd_topics"),
+    Command("profile", "填写或修改企业档案", "cmd_profile"),
+    Command("deadlines", "查看适用于本企业的期限和事项", "cmd_deadlines"),
+    Command("cancel", "退出当前操作（不保存）", "cmd_cancel"),
+    Command("forget", "删除我的全部数据", "cmd_forget"),
     Command("quit", "退出控制台对话", "cmd_quit", console_only=True),
 )
 
 
 class ContextStore(Protocol):
-    """Remembers each chat's last question, so that a short follow-up can be understood."""
+    """What the dialogue keeps between messages: the last question, conversations, profiles."""
 
     def last_question(self, chat_id: int) -> str | None: ...
     def remember_question(self, chat_id: int, text: str) -> None: ...
@@ -107,27 +94,40 @@ def html_to_text(markup: str) -> str:
 
 class Dialogue:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher, context: ContextStore | None = None,
-                 channel: str = "telegram"):
+                 channel: str = "telegram", store=None, clock: Clock | None = None,
+                 params: Params | None = None, on_profile_saved: Callable[[int], None] | None = None):
         self.kb = kb
         self.matcher = matcher
-        self.context = context or MemoryContext()
+        self.store = store
+        self.context = context or store or MemoryContext()
         self.channel = channel
+        self.clock = clock or SystemClock()
+        self.params = params or Params()
         self.env = make_env()
-        self._callbacks: dict[str, Callable[[Incoming, str], list[Reply]]] = {
+        self.profile = ProfileFlow(store, kb, self.today, on_saved=on_profile_saved) if store is not None else None
+        # Button prefixes; handlers take (message, the rest of the data).
+        self.callbacks: dict[str, Callable[[Incoming, str], list[Reply]]] = {
             "v": self.cb_view_clause,
             "a": self.cb_answer,
             "t": self.cb_topics,
             "h": lambda msg, arg: self.cmd_help(msg),
+            "pf": self.cb_profile,
+            "dl": lambda msg, arg: self.cmd_deadlines(msg),
+            "ics": self.cb_ics,
+            "fg": self.cb_forget,
         }
+
+    def today(self):
+        return today(self.clock)
 
     # -- entry point ------------------------------------------------------------------------
 
     def handle(self, msg: Incoming) -> list[Reply]:
         if msg.callback is not None:
             prefix, _, arg = msg.callback.partition(":")
-            handler = self._callbacks.get(prefix)
+            handler = self.callbacks.get(prefix)
             if handler is None:
-                return [Reply(self.render("empty.html"))]
+                return [Reply("这个按钮已失效，请重新操作。")]
             return handler(msg, arg)
         text = (msg.text or "").strip()
         if text.startswith("/"):
@@ -136,10 +136,15 @@ class Dialogue:
                 if c.name == name:
                     return getattr(self, c.handler)(msg)
             return [Reply(f"没有这个命令：{html.escape(text.split()[0])}。发送 /help 查看可用命令。")]
+        if self.profile is not None and self.profile.active(msg.chat_id):
+            return self.profile.on_text(msg)
         return self.ask(msg)
 
     def commands(self) -> tuple[Command, ...]:
-        return tuple(c for c in COMMANDS if self.channel == "console" or not c.console_only)
+        needs_store = {"profile", "deadlines", "cancel", "forget"}
+        return tuple(c for c in COMMANDS
+                     if (self.channel == "console" or not c.console_only)
+                     and (self.store is not None or c.name not in needs_store))
 
     def render(self, template: str, **values) -> str:
         return self.env.get_template(template).render(kb=self.kb, **values).strip()
@@ -170,7 +175,7 @@ class Dialogue:
         if match.suggestions:
             rows = tuple((Button(s.entry.title, f"a:{s.entry.id}"),) for s in match.suggestions)
             return Reply(self.render("suggest.html", suggestions=match.suggestions), rows)
-        if match.empty or (not match.out_of_scope and not match.score and not match.question.strip()):
+        if match.empty:
             return Reply(self.render("empty.html"))
         return Reply(self.render("abstain.html", topic=match.out_of_scope))
 
@@ -212,11 +217,24 @@ class Dialogue:
         return [Reply(self.render("topics.html", chapter=arg, heading=self.kb.headings.get(arg, arg)),
                       rows, edit=True)]
 
+    def cb_profile(self, msg: Incoming, arg: str) -> list[Reply]:
+        if self.profile is None:
+            return [Reply("此处不支持企业档案。")]
+        if arg == "start":
+            return self.profile.start(msg)
+        return self.profile.on_button(msg, arg)
+
     # -- commands ---------------------------------------------------------------------------
 
+    def main_menu(self) -> tuple[tuple[Button, ...], ...]:
+        rows = [(Button("按章节浏览通知", "t:"),)]
+        if self.store is not None:
+            rows.append((Button("填写企业档案", "pf:start"), Button("我的期限", "dl:")))
+        rows.append((Button("使用说明", "h:"),))
+        return tuple(rows)
+
     def cmd_start(self, msg: Incoming) -> list[Reply]:
-        rows = ((Button("按章节浏览通知", "t:"),), (Button("使用说明", "h:"),))
-        return [Reply(self.render("start.html"), rows)]
+        return [Reply(self.render("start.html"), self.main_menu())]
 
     def cmd_help(self, msg: Incoming) -> list[Reply]:
         return [Reply(self.render("help.html", commands=self.commands()))]
@@ -226,3 +244,60 @@ class Dialogue:
 
     def cmd_quit(self, msg: Incoming) -> list[Reply]:
         return [Reply("再见！")]
+
+    def cmd_profile(self, msg: Incoming) -> list[Reply]:
+        return self.profile.start(msg)
+
+    def cmd_cancel(self, msg: Incoming) -> list[Reply]:
+        return self.profile.cancel(msg)
+
+    def _evaluate(self, user_id: int):
+        data = self.store.get_profile(user_id)
+        if not data:
+            return None, None
+        profile = parse_profile(data, self.today(), [d.name for d in self.kb.districts])
+        return profile, evaluate(profile, self.today(), self.params)
+
+    def cmd_deadlines(self, msg: Incoming) -> list[Reply]:
+        try:
+            profile, result = self._evaluate(msg.user_id)
+        except ProfileError as exc:
+            return [Reply(f"企业档案有一项需要更新：{html.escape(exc.message)}。请发送 /profile 修改。")]
+        if result is None:
+            return [Reply("您还没有填写企业档案。发送 /profile 开始填写，只需一两分钟。",
+                          ((Button("填写企业档案", "pf:start"),),))]
+        items = []
+        for item in result.items:
+            if item.start and item.due and item.start != item.due:
+                when = f"{item.start.isoformat()} 至 {item.due.isoformat()}"
+            else:
+                when = (item.due or item.start).isoformat() if (item.due or item.start) else "—"
+            items.append({"when": when, "text": item.text, "ref": item.ref, "why": item.why,
+                          "estimate": item.estimate, "cite": cite_for(item.ref.split("/")[0], self.kb.headings, "")})
+        body = self.render("deadlines.html", today=self.today().isoformat(),
+                           title=TIER_NAMES.get(result.title) if result.title else None,
+                           valid_until=result.valid_until.isoformat() if result.valid_until else None,
+                           status=STATUS_NAMES.get(result.status, result.status), items=items)
+        buttons = ((Button("📅 下载日历文件（.ics）", "ics:"),),) if any(i.due or i.start for i in result.items) else ()
+        return [Reply(body, buttons)]
+
+    def cb_ics(self, msg: Incoming, arg: str) -> list[Reply]:
+        try:
+            profile, result = self._evaluate(msg.user_id)
+        except ProfileError as exc:
+            return [Reply(f"企业档案有一项需要更新：{html.escape(exc.message)}。请发送 /profile 修改。")]
+        if result is None:
+            return [Reply("您还没有填写企业档案。发送 /profile 开始填写。")]
+        doc = Document("tiedui-deadlines.ics", to_ics(result, profile), "可导入手机或电脑日历的期限提醒")
+        return [Reply("这是您的期限日历文件，可导入手机或电脑日历：", document=doc)]
+
+    def cmd_forget(self, msg: Incoming) -> list[Reply]:
+        return [Reply("确定要删除您在本助手保存的全部数据吗？包括企业档案、提醒订阅和对话记录，删除后无法恢复。",
+                      ((Button("确认删除", "fg:yes"), Button("取消", "fg:no")),))]
+
+    def cb_forget(self, msg: Incoming, arg: str) -> list[Reply]:
+        if arg != "yes":
+            return [Reply("已取消，您的数据保持不变。", edit=True)]
+        self.store.forget_user(msg.user_id, msg.chat_id)
+        log.info("forgot user %s", msg.user_id)
+        return [Reply("您的全部数据已删除。如需再次使用，发送 /start 即可。", edit=True)]

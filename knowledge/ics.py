@@ -66,7 +66,8 @@ def to_ics(result: Result, profile: Profile) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"梯队助手：{profile.name or profile.district}")
+    label = " ".join((profile.name or profile.district).split())
+    cal.add("x-wr-calname", f"梯队助手：{label}")
     cal.add("x-wr-timezone", "Asia/Shanghai")
     stamp = datetime.combine(result.today, time(0), tzinfo=timezone.utc)
     seen: dict[str, int] = {}

@@ -22,6 +22,7 @@ Decisions on points the issue leaves open:
   `application.submitted`: they are facts that have already happened.
 - `updates` are integers (a 4-digit string is accepted too); a year after `today`'s year is
   refused; duplicates are dropped and the years kept sorted.
+- `name` is one line of at most 100 characters (no line breaks or control characters).
 - District names are the full official names; surrounding spaces are trimmed, nothing else is
   guessed (朝阳 is not 朝阳区).
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -73,6 +75,7 @@ INCIDENT_NAMES: dict[str, str] = {
     "fraud": "数据造假",
 }
 
+NAME_MAX = 100
 _TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -270,6 +273,10 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] = DISTRICTS) 
     if name is not None:
         if not isinstance(name, str):
             raise ProfileError("name", "应为文字")
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+            raise ProfileError("name", "企业名称应为一行文字，不能含换行或控制字符")
+        if len(name) > NAME_MAX:
+            raise ProfileError("name", f"企业名称过长（{len(name)} 字），最多 {NAME_MAX} 字")
         name = name.strip() or None
 
     return Profile(

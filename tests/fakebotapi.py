@@ -943,6 +943,10 @@ class FakeBotAPI:
                 if err.code == 429:
                     with self._lock:
                         self._stats["429"] += 1
+            except Exception as exc:  # noqa: BLE001 - a bug in the fake: answer 500, loudly
+                err = ApiError(500, f"Internal Server Error: fake Bot API failed: {exc!r}")
+                body, status = err.body(), err.code
+                entry["description"] = err.description
             entry["status"] = status
             return web.Response(text=json.dumps(body, ensure_ascii=False), status=status,
                                 content_type="application/json")
@@ -1343,6 +1347,10 @@ class FakeBotAPI:
                 raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
                                     "active; use deleteWebhook to delete the webhook first")
             offset = p.get("offset")
+            try:
+                offset = None if offset in (None, "") else int(offset)
+            except (TypeError, ValueError):
+                raise _bad("invalid offset specified") from None
             limit = p.get("limit") or 100
             limit = max(1, min(100, int(limit)))
             timeout = max(0.0, float(p.get("timeout") or 0))

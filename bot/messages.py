@@ -1,0 +1,35 @@
+"""The neutral message values that cross the boundary between the core and every channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Incoming:
+    chat_id: int
+    user_id: int
+    text: str = ""
+    callback: str | None = None  # data of a pressed button
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    document: Document | None = None
+    edit: bool = False  # replace the message whose button was pressed
