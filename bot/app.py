@@ -20,6 +20,7 @@ class Services:
     store: object | None
     clock: Clock
     params: Params
+    reminders: object | None  # ReminderService when there is a store
 
 
 def build_matcher(kb: KnowledgeBase, config: dict) -> Matcher:
@@ -43,5 +44,13 @@ def build(config: dict, channel: str = "telegram", store=None, clock: Clock | No
     params = Params.from_config(config)
     if store is None and with_store:
         store = open_store(config)
-    dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=params)
-    return Services(config, kb, matcher, dialogue, store, clock, params)
+    reminders = None
+    if store is not None:
+        from bot.core import make_env
+        from bot.reminder_render import make_renderer
+        from reminders.service import ReminderService
+
+        reminders = ReminderService(store, params, [d.name for d in kb.districts],
+                                    render=make_renderer(make_env(), kb, params))
+    dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=params, reminders=reminders)
+    return Services(config, kb, matcher, dialogue, store, clock, params, reminders)

@@ -161,8 +161,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse hook: usage errors in Chinese, exit 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"参数有误：{message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m bot check",
         description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。")
     add_arguments(parser)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("telegram", "webhook_listen", str, "127.0.0.1", "address the webhook server binds"),
     Setting("telegram", "webhook_port", int, 8443, "port the webhook server binds"),
     Setting("telegram", "poll_timeout", int, 30, "long-polling timeout in seconds"),
+    Setting("reminders", "sweep_seconds", int, 30, "how often due reminders are looked for"),
+    Setting("reminders", "replan_time", str, "00:10", "daily re-plan of every subscriber (HH:MM)"),
+    Setting("outbox", "global_rate", (int, float), 30.0, "messages per second at most, overall"),
+    Setting("outbox", "per_chat_interval", (int, float), 1.0, "seconds between two messages to one chat"),
+    Setting("outbox", "max_attempts", int, 5, "tries for timeouts and 5xx before a message fails"),
+    Setting("outbox", "backoff_cap", (int, float), 60.0, "longest wait between two tries, in seconds"),
 )
 
 # Environment variables that override a file setting: (env name, section, key).
@@ -109,6 +116,11 @@ def load_config(path: str | os.PathLike | None = None, environ: dict | None = No
     m = cfg["matching"]
     if not 0 <= m["suggest_threshold"] <= m["answer_threshold"] <= 100:
         raise ConfigError("配置项 [matching]：需要 0 ≤ suggest_threshold ≤ answer_threshold ≤ 100")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", cfg["reminders"]["replan_time"]):
+        raise ConfigError("配置项 [reminders] replan_time 应写成 00:10 这样的 24 小时制时间")
+    if cfg["reminders"]["sweep_seconds"] < 1 or cfg["outbox"]["global_rate"] <= 0 \
+            or cfg["outbox"]["per_chat_interval"] < 0 or cfg["outbox"]["max_attempts"] < 1:
+        raise ConfigError("配置项 [reminders]/[outbox]：间隔、速率和次数必须为正数")
     if cfg["telegram"]["mode"] not in ("polling", "webhook"):
         raise ConfigError("配置项 [telegram] mode 只能是 polling 或 webhook")
     try:

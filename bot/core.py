@@ -7,7 +7,9 @@ Button data is short codes (`v:annual-update`, `pf:d:3`), far inside Telegram's 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
 import logging
 import re
 from dataclasses import dataclass, field, replace
@@ -24,6 +26,7 @@ from knowledge.loader import Entry, KnowledgeBase, cite_for
 from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
 from knowledge.rules import Params, evaluate
 from knowledge.search import Match, Matcher
+from reminders.plan import parse_hhmm
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", "按章节浏览通知", "cmd_topics"),
     Command("profile", "填写或修改企业档案", "cmd_profile"),
     Command("deadlines", "查看适用于本企业的期限和事项", "cmd_deadlines"),
+    Command("subscribe", "开启到期提醒", "cmd_subscribe"),
+    Command("settings", "提醒设置：提前天数、时间、免打扰", "cmd_settings"),
+    Command("unsubscribe", "关闭到期提醒", "cmd_unsubscribe"),
     Command("cancel", "退出当前操作（不保存）", "cmd_cancel"),
     Command("forget", "删除我的全部数据", "cmd_forget"),
     Command("quit", "退出控制台对话", "cmd_quit", console_only=True),
@@ -95,7 +101,7 @@ def html_to_text(markup: str) -> str:
 class Dialogue:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher, context: ContextStore | None = None,
                  channel: str = "telegram", store=None, clock: Clock | None = None,
-                 params: Params | None = None, on_profile_saved: Callable[[int], None] | None = None):
+                 params: Params | None = None, reminders=None):
         self.kb = kb
         self.matcher = matcher
         self.store = store
@@ -104,7 +110,8 @@ class Dialogue:
         self.clock = clock or SystemClock()
         self.params = params or Params()
         self.env = make_env()
-        self.profile = ProfileFlow(store, kb, self.today, on_saved=on_profile_saved) if store is not None else None
+        self.reminders = reminders
+        self.profile = ProfileFlow(store, kb, self.today, on_saved=self._profile_saved) if store is not None else None
         # Button prefixes; handlers take (message, the rest of the data).
         self.callbacks: dict[str, Callable[[Incoming, str], list[Reply]]] = {
             "v": self.cb_view_clause,
@@ -115,6 +122,8 @@ class Dialogue:
             "dl": lambda msg, arg: self.cmd_deadlines(msg),
             "ics": self.cb_ics,
             "fg": self.cb_forget,
+            "st": self.cb_settings,
+            "rm": self.cb_reminder,
         }
 
     def today(self):
@@ -142,9 +151,11 @@ class Dialogue:
 
     def commands(self) -> tuple[Command, ...]:
         needs_store = {"profile", "deadlines", "cancel", "forget"}
+        needs_reminders = {"subscribe", "unsubscribe", "settings"}
         return tuple(c for c in COMMANDS
                      if (self.channel == "console" or not c.console_only)
-                     and (self.store is not None or c.name not in needs_store))
+                     and (self.store is not None or c.name not in needs_store)
+                     and (self.reminders is not None or c.name not in needs_reminders))
 
     def render(self, template: str, **values) -> str:
         return self.env.get_template(template).render(kb=self.kb, **values).strip()
@@ -301,3 +312,126 @@ class Dialogue:
         self.store.forget_user(msg.user_id, msg.chat_id)
         log.info("forgot user %s", msg.user_id)
         return [Reply("您的全部数据已删除。如需再次使用，发送 /start 即可。", edit=True)]
+
+    # -- reminders --------------------------------------------------------------------------
+
+    def _profile_saved(self, user_id: int) -> None:
+        if self.reminders is not None:
+            self.reminders.replan_user(user_id, self.clock.now())
+
+    def cmd_subscribe(self, msg: Incoming) -> list[Reply]:
+        self.reminders.subscribe(msg.user_id, msg.chat_id)
+        self.reminders.replan_user(msg.user_id, self.clock.now())
+        if not self.store.get_profile(msg.user_id):
+            return [Reply("已开启提醒。您还没有填写企业档案：填写后，我会按档案安排年度信息更新、变更申报、"
+                          "复核和申报窗口等提醒，并推送所在区的通知公告。", ((Button("填写企业档案", "pf:start"),),))]
+        upcoming = [r for r in self.reminders.list(msg.user_id)
+                    if r["status"] == "planned" and r["send_at"] >= self.clock.now().isoformat()]
+        lines = ["已开启到期提醒和所在区的通知公告推送。"]
+        if upcoming:
+            first = upcoming[0]
+            lines.append(f"已安排 {len(upcoming)} 条提醒，最近一条在 {first['send_at'][:16].replace('T', ' ')}。")
+        else:
+            lines.append("按您的档案，目前没有需要提醒的期限；档案变化后我会重新安排。")
+        lines.append("发送 /settings 调整提前天数、提醒时间和免打扰时段，发送 /unsubscribe 关闭。")
+        return [Reply("\n".join(lines))]
+
+    def cmd_unsubscribe(self, msg: Incoming) -> list[Reply]:
+        if not self.reminders.unsubscribe(msg.user_id):
+            return [Reply("您还没有开启提醒。发送 /subscribe 开启。")]
+        return [Reply("已关闭到期提醒和通知公告推送。企业档案仍然保留，随时可以发送 /subscribe 重新开启。")]
+
+    def _settings_reply(self, user_id: int, edit: bool = False, note: str = "") -> Reply:
+        sub = self.reminders.subscription(user_id)
+        if sub is None or not sub["active"]:
+            return Reply("您还没有开启提醒。发送 /subscribe 开启后再来设置。")
+        s = self.reminders.settings(user_id)
+        quiet = ("关闭" if s.quiet_start == s.quiet_end
+                 else f"{s.quiet_start.strftime('%H:%M')}–{s.quiet_end.strftime('%H:%M')}")
+        lines = [html.escape(note)] if note else []
+        lines += ["<b>提醒设置</b>",
+                  f"提前提醒：{'、'.join(f'{n} 天' for n in s.leads)}",
+                  f"申报窗口开启当天提醒：{'开' if s.window_open else '关'}",
+                  f"提醒时间：每天 {s.send_time.strftime('%H:%M')}",
+                  f"免打扰时段：{quiet}（期间的消息顺延到结束时发送）",
+                  f"区里的通知公告：{'接收' if sub['announcements'] else '不接收'}"]
+        leads = tuple(Button(("✅ " if n in s.leads else "") + f"{n}天", f"st:lead:{n}") for n in LEAD_CHOICES)
+        times = tuple(Button(("✅ " if s.send_time.strftime("%H:%M") == t else "") + t, f"st:time:{t}")
+                      for t in TIME_CHOICES)
+        quiets = tuple(Button(("✅ " if quiet == label else "") + label, f"st:quiet:{code}")
+                       for code, label in QUIET_CHOICES)
+        rows = (leads, times, quiets,
+                (Button(f"窗口开启提醒：{'开' if s.window_open else '关'}", "st:open"),
+                 Button(f"通知公告：{'接收' if sub['announcements'] else '不接收'}", "st:ann")))
+        return Reply("\n".join(lines), rows, edit=edit)
+
+    def cmd_settings(self, msg: Incoming) -> list[Reply]:
+        return [self._settings_reply(msg.user_id)]
+
+    def cb_settings(self, msg: Incoming, arg: str) -> list[Reply]:
+        if self.reminders is None or self.reminders.subscription(msg.user_id) is None:
+            return [Reply("您还没有开启提醒。发送 /subscribe 开启。")]
+        s = self.reminders.settings(msg.user_id)
+        action, _, value = arg.partition(":")
+        note = ""
+        if action == "lead" and value.isdigit() and int(value) in LEAD_CHOICES:
+            leads = set(s.leads) ^ {int(value)}
+            if not leads:
+                note = "至少保留一个提前天数。"
+            else:
+                s = replace(s, leads=tuple(sorted(leads, reverse=True)))
+        elif action == "time" and value in TIME_CHOICES:
+            s = replace(s, send_time=parse_hhmm(value))
+        elif action == "quiet":
+            codes = dict(QUIET_CHOICES)
+            if value in codes:
+                if value == "off":
+                    s = replace(s, quiet_start=dt.time(0, 0), quiet_end=dt.time(0, 0))
+                else:
+                    start, end = value.split("-")
+                    s = replace(s, quiet_start=dt.time(int(start), 0), quiet_end=dt.time(int(end), 0))
+        elif action == "open":
+            s = replace(s, window_open=not s.window_open)
+        elif action == "ann":
+            sub = self.reminders.subscription(msg.user_id)
+            self.reminders.set_announcements(msg.user_id, not sub["announcements"])
+        self.reminders.update_settings(msg.user_id, s)
+        self.reminders.replan_user(msg.user_id, self.clock.now())
+        return [self._settings_reply(msg.user_id, edit=True, note=note)]
+
+    def cb_reminder(self, msg: Incoming, arg: str) -> list[Reply]:
+        if self.reminders is None:
+            return [Reply("提醒功能未开启。")]
+        action, _, value = arg.partition(":")
+        if action == "stopann":
+            self.reminders.set_announcements(msg.user_id, False)
+            return [Reply("好的，以后不再向您推送区里的通知公告；到期提醒照常发送。发送 /settings 可重新开启。")]
+        if not value.isdigit():
+            return [Reply("这个按钮已失效。")]
+        rid = int(value)
+        if action == "done":
+            row = self.reminders.mark_done(rid, msg.user_id, self.clock.now())
+            if row is None:
+                return [Reply("找不到这条提醒，可能已被删除。")]
+            return [Reply("已记录为完成，这一事项不再提醒。" + ("已把本年度的信息更新记入您的档案。"
+                                                          if row["kind"] == "annual_update" else ""))]
+        if action == "snz":
+            when = self.reminders.snooze(rid, msg.user_id, self.clock.now())
+            if when is None:
+                return [Reply("找不到这条提醒，可能已被删除。")]
+            return [Reply(f"好的，{when.strftime('%m月%d日 %H:%M')} 再提醒您。")]
+        if action == "det":
+            row = self.reminders.reminder(rid)
+            if row is None or row["user_id"] != msg.user_id:
+                return [Reply("找不到这条提醒，可能已被删除。")]
+            item = json.loads(row["item"])
+            entry = self.kb.entry(row["ref"].split("/")[0])
+            body = f"{html.escape(item.get('text', ''))}\n原因：{html.escape(item.get('why', ''))}"
+            buttons = ((Button("查看通知原文", f"v:{entry.id}"),),) if entry else ()
+            return [Reply(body, buttons)]
+        return [Reply("这个按钮已失效。")]
+
+
+LEAD_CHOICES = (30, 14, 7, 3, 1)
+TIME_CHOICES = ("08:00", "09:00", "10:00", "14:00")
+QUIET_CHOICES = (("21-8", "21:00–08:00"), ("22-7", "22:00–07:00"), ("off", "关闭"))

@@ -16,6 +16,10 @@ Conventions (issue 3, followed to the letter):
   (`knowledge.workdays`); an item that needed a year the calendar does not cover has
   `estimate=True`.
 
+Purity: rules are pure functions of (profile, today, params). `standing()` keeps its last answer
+(matched by the profile's identity and the date) because every rule asks for it in turn;
+`add_months` and `valid_until` are memoised. Neither changes any answer.
+
 Decisions on the corners the issue leaves open:
 - Status. "none": no titles. "cancelled": the highest valid title has two or more missed updates
   in its validity period (ref 3), or an incident cancelled the enterprise's titles and no valid
@@ -219,6 +223,7 @@ class Result:
 
 # --- date arithmetic ----------------------------------------------------------------------------
 
+@lru_cache(maxsize=16384)
 def add_months(d: date, months: int) -> date:
     """Same day `months` later, or that month's last day (2026-11-30 + 3 → 2027-02-28)."""
     index = d.year * 12 + d.month - 1 + months
@@ -232,6 +237,7 @@ def add_years(d: date, years: int) -> date:
     return add_months(d, 12 * years)
 
 
+@lru_cache(maxsize=16384)
 def valid_until(since: date) -> date:
     """Last day a title is valid: since + 3 years − 1 day (ref 2.1)."""
     return add_years(since, 3) - timedelta(days=1)
@@ -281,9 +287,23 @@ def _missed_years(title: Title, profile: Profile, today: date) -> tuple[int, ...
                  if _update_deadline(y) < today and y not in done)
 
 
-@lru_cache(maxsize=64)
+# Every rule asks for the standing; evaluate() runs them back to back on one profile, so the last
+# answer is kept (by identity — hashing a profile costs more than this check).
+_last_standing: tuple[Profile, date, Standing] | None = None
+
+
 def standing(profile: Profile, today: date) -> Standing:
     """Status of the enterprise on `today` (see the module docstring for every case)."""
+    global _last_standing
+    last = _last_standing
+    if last is not None and last[0] is profile and last[1] == today:
+        return last[2]
+    result = _standing(profile, today)
+    _last_standing = (profile, today, result)
+    return result
+
+
+def _standing(profile: Profile, today: date) -> Standing:
     struck = tuple(t for t in profile.titles if _struck_by_incident(t, profile))
     valid = [t for t in profile.titles
              if t.since <= today <= valid_until(t.since) and t not in struck]

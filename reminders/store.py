@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -32,8 +33,47 @@ def _m1_core(db: sqlite_utils.Database) -> None:
     db["chat_context"].create({"chat_id": int, "last_question": str, "updated": str}, pk="chat_id")
 
 
+def _m2_reminders(db: sqlite_utils.Database) -> None:
+    db["subscriptions"].create({
+        "user_id": int, "chat_id": int,
+        "active": int,          # reminders on (/subscribe) or off (/unsubscribe)
+        "announcements": int,   # district announcements on or off (one tap, keeps reminders)
+        "blocked": int,         # the user blocked the bot (403): nothing is sent until they return
+        "leads": str,           # JSON list of days before a due date, e.g. [30, 7, 1]
+        "window_open": int,     # also remind on the day a window opens
+        "send_time": str,       # "09:00"
+        "quiet_start": str, "quiet_end": str,  # "21:00", "08:00"
+        "created": str, "updated": str,
+    }, pk="user_id")
+    db["reminders"].create({
+        "id": int, "key": str, "user_id": int, "chat_id": int, "kind": str, "ref": str,
+        "item_key": str,        # which item of the user (kind + its identity), for 已完成
+        "due": str, "start": str, "lead_days": int, "occasion": str,  # lead | opening | overdue | snooze
+        "send_at": str,         # ISO datetime with zone
+        "status": str,          # planned | queued | sent | withdrawn | skipped | done
+        "item": str,            # JSON: text, why, tier… as planned
+        "outbox_id": int, "created": str, "updated": str,
+    }, pk="id")
+    db["reminders"].create_index(["key"], unique=True)
+    db["reminders"].create_index(["status", "send_at"])
+    db["reminders"].create_index(["user_id"])
+    db["outbox"].create({
+        "id": int, "chat_id": int, "user_id": int,
+        "html": str, "buttons": str,        # JSON rows of [label, callback data]
+        "source": str,                      # reminder | broadcast | test
+        "source_key": str,                  # idempotency key: one message per key, ever
+        "status": str,                      # queued | sending | sent | failed | blocked
+        "attempts": int, "last_error": str, "not_before": str,
+        "message_id": int, "created": str, "updated": str, "sent_at": str,
+    }, pk="id")
+    db["outbox"].create_index(["source_key"], unique=True)
+    db["outbox"].create_index(["status", "id"])
+    db["outbox"].create_index(["user_id"])
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
     ("001_core", _m1_core),
+    ("002_reminders", _m2_reminders),
 )
 
 
@@ -64,9 +104,25 @@ class Store:
             for name, fn in migrations:
                 if name in done:
                     continue
-                with self.db.conn:
+                with self.transaction():
                     fn(self.db)
                     self.db["_migrations"].insert({"id": name, "applied": _utcnow()})
+
+    @contextmanager
+    def transaction(self):
+        """One atomic unit under the lock: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error."""
+        with self.lock:
+            conn = self.db.conn
+            if conn.in_transaction:  # nested: the outer transaction decides
+                yield
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         self.db.conn.close()
@@ -124,6 +180,9 @@ class Store:
         ("conversations", "user_id"),
         ("conversations", "chat_id"),
         ("chat_context", "chat_id"),
+        ("subscriptions", "user_id"),
+        ("reminders", "user_id"),
+        ("outbox", "user_id"),
     )
 
     def forget_user(self, user_id: int, chat_id: int | None = None) -> int:
@@ -131,7 +190,7 @@ class Store:
         chat_id = user_id if chat_id is None else chat_id
         deleted = 0
         with self.lock:
-            with self.db.conn:
+            with self.transaction():
                 for table, column in self.USER_TABLES:
                     if not self.db[table].exists():
                         continue

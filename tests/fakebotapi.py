@@ -38,7 +38,7 @@ import mimetypes
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -636,7 +636,7 @@ class FakeBotAPI:
         port: int = 0,
         strict_ampersand: bool = True,
         accept_unknown_chats: bool = False,
-        can_read_all_group_messages: bool = False,
+        can_read_all_group_messages: bool = True,
     ) -> None:
         self.bot_id = bot_id
         self.token = token or f"{bot_id}:AAFakeBotApiTestToken-0123456789abcde"
@@ -804,6 +804,7 @@ class FakeBotAPI:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
+        app.router.add_route("POST", "/_control/{name}", self._handle_control)
         runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5,
                                access_log=None)
         await runner.setup()
@@ -966,6 +967,58 @@ class FakeBotAPI:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         return web.Response(body=f["bytes"],
                             content_type=f.get("mime_type") or "application/octet-stream")
+
+    # ---------------------------------------------------------------- control over HTTP
+
+    #: public methods/properties reachable at POST /_control/<name> (for other processes)
+    CONTROL = frozenset({
+        "push_text", "push_raw", "press", "add_user", "add_chat", "block", "unblock",
+        "pending_updates", "sent", "texts", "edits", "deleted", "answers", "chat_actions",
+        "requests", "calls", "commands", "message", "buttons", "reply_keyboard", "clear",
+        "wait_for_messages", "wait_for_answer", "wait_until_delivered", "fail_next",
+        "delay_next", "clear_faults", "rate_limit", "stats",
+    })
+
+    async def _handle_control(self, request: web.Request) -> web.Response:
+        """``POST /_control/<name>`` with JSON ``{"args": [...], "kwargs": {...}}`` calls the
+        control method *name* (properties ignore arguments) and answers
+        ``{"ok": true, "result": ...}``; bytes come back base64-encoded as
+        ``{"__bytes__": "..."}``.  Lets a bench or a bot in another process drive the fake."""
+        name = request.match_info["name"]
+        if name not in self.CONTROL:
+            return web.json_response({"ok": False, "description": f"no control {name!r}"},
+                                     status=404)
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            return web.json_response({"ok": False, "description": "JSON body expected"},
+                                     status=400)
+        args, kwargs = body.get("args", []), body.get("kwargs", {})
+
+        def call() -> Any:
+            attr = getattr(type(self), name)
+            if isinstance(attr, property):
+                return getattr(self, name)
+            return getattr(self, name)(*args, **kwargs)
+
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, call)
+        except (ValueError, TypeError, TimeoutError, ApiError) as exc:
+            return web.json_response({"ok": False, "description": f"{type(exc).__name__}: {exc}"},
+                                     status=400)
+
+        def default(o: Any) -> Any:
+            if isinstance(o, (bytes, bytearray)):
+                import base64
+
+                return {"__bytes__": base64.b64encode(bytes(o)).decode()}
+            if isinstance(o, (set, tuple)):
+                return list(o)
+            return repr(o)
+
+        return web.Response(text=json.dumps({"ok": True, "result": result}, default=default,
+                                            ensure_ascii=False),
+                            content_type="application/json")
 
     # ---------------------------------------------------------------- fault injection
 
@@ -1359,7 +1412,10 @@ class FakeBotAPI:
                 if not isinstance(au, list):
                     raise _bad("can't parse allowed_updates JSON object")
                 self._allowed_updates = set(au) if au else None
+            before = len(self._updates)
             self._confirm(offset)
+            if len(self._updates) != before:
+                self._notify()
             self._poll_generation += 1
             generation = self._poll_generation
         self._wake_pollers()  # an earlier, still waiting getUpdates gets 409
@@ -1449,6 +1505,7 @@ class FakeBotAPI:
                         self._confirm(update["update_id"] + 1)
                     else:
                         self._webhook_error = (_now(), error)
+                    self._notify()
                 if error is not None:
                     await asyncio.sleep(0.2)
 
@@ -1760,8 +1817,12 @@ class FakeBotAPI:
         title: str | None = None,
         reply_to_message_id: int | None = None,
         entities: list[dict] | None = None,
-    ) -> int:
+    ) -> int | None:
         """Queue a text message from a user; returns the update_id.
+
+        In groups everything is delivered (privacy mode off, as getMe reports with
+        ``can_read_all_group_messages``); with ``FakeBotAPI(can_read_all_group_messages=False)``
+        only commands and replies to the bot are, and None is returned for the others.
 
         Commands (``/x``, ``/x@bot``) get ``bot_command`` entities, ``@name`` gets ``mention``
         entities, http(s) links get ``url`` entities (offsets in UTF-16)."""
@@ -1783,6 +1844,12 @@ class FakeBotAPI:
                 reply.pop("reply_to_message", None)
             msg = self._new_message(chat, user, text=text, entities=entities or None,
                                     reply_to_message=reply)
+            if chat_type != "private" and not self.can_read_all_group_messages:
+                # privacy mode: only commands and replies to the bot reach it
+                is_command = any(e["type"] == "bot_command" for e in entities or [])
+                to_bot = reply is not None and reply.get("from", {}).get("id") == self.bot_id
+                if not (is_command or to_bot):
+                    return None
             return self._enqueue({"update_id": next(self._update_ids),
                                   "message": copy.deepcopy(msg)})
 
@@ -2054,6 +2121,9 @@ class FakeBotAPI:
         """Block until the bot confirmed (fetched and acknowledged) every queued update."""
         return self.wait_for(lambda: not self.pending_updates(), timeout)
 
+    async def a_wait_until_delivered(self, timeout: float = 5.0) -> bool:
+        return await self.a_wait_for(lambda: not self.pending_updates(), timeout)
+
     def _summary(self) -> str:
         with self._lock:
             return repr([(r["chat_id"], (r["plain_text"] or r["plain_caption"] or "")[:60])
@@ -2117,3 +2187,33 @@ class FakeBotAPI:
     def __repr__(self) -> str:
         state = f"running on {self.base_url}" if self.running else "stopped"
         return f"<FakeBotAPI @{self.bot_username} {state}>"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.fakebotapi [--port N] [--token T]``: serve until interrupted.
+    Prints the base_url; drive it through ``POST /_control/<name>``."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", default=None)
+    parser.add_argument("--accept-unknown-chats", action="store_true")
+    parser.add_argument("--lenient-ampersand", action="store_true")
+    opts = parser.parse_args(argv)
+    fake = FakeBotAPI(opts.token, host=opts.host, port=opts.port,
+                      accept_unknown_chats=opts.accept_unknown_chats,
+                      strict_ampersand=not opts.lenient_ampersand).start()
+    print(json.dumps({"base_url": fake.base_url, "base_file_url": fake.base_file_url,
+                      "token": fake.token,
+                      "control_url": f"http://{fake.host}:{fake.port}/_control/"}), flush=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()

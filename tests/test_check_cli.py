@@ -13,7 +13,7 @@ from icalendar import Calendar
 
 # The command under test; becomes [sys.executable, "-m", "bot", "check"] once bot/__main__.py
 # registers the sub-command.
-CHECK = [sys.executable, "-m", "bot.check_cmd"]
+CHECK = [sys.executable, "-m", "bot", "check"]
 REPO = Path(__file__).resolve().parent.parent
 
 PROFILE = {

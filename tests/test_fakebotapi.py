@@ -22,7 +22,7 @@ from telegram.error import (
     RetryAfter,
     TimedOut,
 )
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 from telegram.request import HTTPXRequest
 
 from tests.fakebotapi import FakeBotAPI, parse_html, utf16_len
@@ -299,13 +299,14 @@ async def test_long_polling_returns_when_update_pushed(bot, fake):
 
 async def test_push_text_entities(bot, fake):
     fake.push_text(USER, "/start@tidui_test_bot 😀 @tidui_test_bot https://ex.am")
-    fake.push_text(-100123, "@tidui_test_bot 问题", chat_id=-100123, chat_type="supergroup")
+    fake.push_text(USER, "@tidui_test_bot 问题", chat_id=-100123, chat_type="supergroup",
+                   title="企业群")
     u1, u2 = await bot.get_updates()
     assert [(e.type, e.offset, e.length) for e in u1.message.entities] == [
         ("bot_command", 0, 21), ("mention", 25, 15), ("url", 41, 13)]
     assert u1.message.chat.type == "private"
     assert u2.message.chat.type == "supergroup" and u2.message.chat.id == -100123
-    assert u2.message.from_user.id == -100123  # user id given positionally
+    assert u2.message.from_user.id == USER and u2.message.chat.title == "企业群"
     assert u2.message.entities[0].type == "mention"
 
 
@@ -444,3 +445,80 @@ def test_sync_control_api_and_waiting():
         fake.wait_until_delivered(timeout=2)
         with pytest.raises(TimeoutError):
             fake.wait_for_messages(7, 2, timeout=0.1)
+
+
+async def test_standalone_process_with_http_control():
+    """``python -m tests.fakebotapi`` serves in its own process (no GIL sharing with the bot),
+    driven through POST /_control/<name>."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakebotapi"], cwd=root,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(await asyncio.get_running_loop().run_in_executor(
+            None, proc.stdout.readline))
+        control = info["control_url"]
+        async with httpx.AsyncClient() as client:
+            r = await client.post(control + "push_text", json={"args": [5, "/start"]})
+            update_id = r.json()["result"]
+            async with Bot(info["token"], base_url=info["base_url"]) as b:
+                (u,) = await b.get_updates(timeout=2)
+                assert u.update_id == update_id and u.message.text == "/start"
+                await b.send_document(5, b"\x00\x01", filename="x.bin")
+            r = await client.post(control + "sent", json={"args": [5]})
+            (record,) = r.json()["result"]
+            assert record["document"]["bytes"] == {"__bytes__": "AAE="}
+            r = await client.post(control + "stats", json={})
+            assert r.json()["result"]["accepted"] == 1
+            r = await client.post(control + "wait_for_messages",
+                                  json={"args": [5, 2], "kwargs": {"timeout": 0.1}})
+            assert r.status_code == 400 and "TimeoutError" in r.json()["description"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(5)
+        proc.stdout.close()
+    assert proc.returncode == 0
+
+
+async def test_privacy_mode_and_webhook_delivery(fake, bot):
+    from aiohttp import web
+    from telegram.error import Conflict
+
+    private = FakeBotAPI(can_read_all_group_messages=False)
+    private.add_chat(-5, "group")
+    assert private.push_text(1, "闲聊", chat_id=-5, chat_type="group") is None
+    assert private.push_text(1, "/help", chat_id=-5, chat_type="group") is not None
+
+    received = []
+
+    async def hook(request):
+        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"),
+                         await request.json()))
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+        with pytest.raises(Conflict, match="(?i)webhook is active"):
+            await bot.get_updates()
+        update_id = fake.push_text(USER, "经 webhook")
+        await fake.a_wait_for(lambda: received and not fake.pending_updates())
+        assert received == [("s3cret", received[0][1])]
+        assert received[0][1]["update_id"] == update_id
+        assert received[0][1]["message"]["text"] == "经 webhook"
+        assert (await bot.get_webhook_info()).url.endswith("/hook")
+        assert await bot.delete_webhook()
+        assert await bot.get_updates() == ()
+    finally:
+        await runner.cleanup()

@@ -475,9 +475,21 @@ def test_config_errors_name_the_key(cfg, key):
     assert info.value.key == key
 
 
-def test_params_from_the_repository_config_are_the_defaults():
+def test_the_repository_config_gives_params():
     import tomllib
     from pathlib import Path
 
     cfg = tomllib.loads((Path(__file__).resolve().parent.parent / "config.toml").read_text("utf-8"))
-    assert Params.from_config(cfg) == Params()
+    assert isinstance(Params.from_config(cfg), Params)
+
+
+def test_a_configured_window_is_read_from_toml_year_keys():
+    import tomllib
+
+    cfg = tomllib.loads("[windows.giant.2027]\nstart = 2027-04-25\nend = 2027-05-25\n"
+                        "[calendar]\nextra_holidays = [2027-01-01]\nextra_workdays = []\n")
+    params = Params.from_config(cfg)
+    assert params.giant_windows == {2027: (D("2027-04-25"), D("2027-05-25"))}
+    assert params.giant_window(2027) == (D("2027-04-25"), D("2027-05-25"), True)
+    assert params.giant_window(2028) == (D("2028-04-01"), D("2028-06-30"), False)
+    assert params.extra_holidays == frozenset({D("2027-01-01")})

@@ -1,0 +1,62 @@
+"""How a reminder reads: what is due, by when, where, the clause, and a weekend/holiday warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import jinja2
+
+from knowledge.clock import ZONE
+from knowledge.loader import KnowledgeBase, cite_for
+from knowledge.workdays import is_covered, is_working_day, last_working_day_on_or_before
+
+TITLES = {
+    "annual_update": "年度信息更新",
+    "change_filing": "更名/跨省迁移变更申请",
+    "major_change_report": "重大变化情况报告",
+    "expiry_review": "资质到期复核",
+    "giant_window": "国家专精特新“小巨人”申报",
+    "innovative_cycle": "创新型中小企业本月申报",
+    "application_closed": "专精特新中小企业申报模块关闭",
+    "certificate": "电子证书可以申领了",
+    "reapply_ban": "可以再次申报",
+}
+WEEKDAYS = "一二三四五六日"
+
+
+def cn(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def weekday(d: dt.date) -> str:
+    return f"星期{WEEKDAYS[d.weekday()]}"
+
+
+def make_renderer(env: jinja2.Environment, kb: KnowledgeBase, calendar=None):
+    """A `render(row, now) -> (html, buttons)` for the reminder service."""
+
+    def render(row: dict, now: dt.datetime) -> tuple[str, list[list[tuple[str, str]]]]:
+        item = json.loads(row["item"]) if isinstance(row["item"], str) else row["item"]
+        today = now.astimezone(ZONE).date()
+        due = dt.date.fromisoformat(row["due"]) if row.get("due") else None
+        values = {"title": TITLES.get(row["kind"], row["kind"]), "text": item.get("text", ""),
+                  "occasion": row["occasion"], "ref": row["ref"],
+                  "cite": cite_for(row["ref"].split("/")[0], kb.headings, ""),
+                  "today_cn": cn(today), "due_cn": cn(due) if due else "", "weekday": weekday(due) if due else "",
+                  "days_left": (due - today).days if due and due >= today else None,
+                  "rest_day": "", "last_working_cn": "", "last_working_weekday": "",
+                  "estimate": bool(item.get("estimate")) or (due is not None and not is_covered(due)),
+                  "year": due.year if due else today.year}
+        if due and row["kind"] != "reapply_ban" and not is_working_day(due, calendar):
+            last = last_working_day_on_or_before(due, calendar)
+            values.update(rest_day="周末" if due.weekday() >= 5 else "法定节假日", last_working_cn=cn(last),
+                          last_working_weekday=weekday(last))
+        html = env.get_template("reminder.html").render(**values).strip()
+        rid = row["id"]
+        buttons = [[("✅ 已完成", f"rm:done:{rid}"), ("⏰ 稍后提醒", f"rm:snz:{rid}")], [("详情", f"rm:det:{rid}")]]
+        if row["occasion"] == "overdue":
+            buttons = [[("✅ 已完成", f"rm:done:{rid}")], [("详情", f"rm:det:{rid}")]]
+        return html, buttons
+
+    return render

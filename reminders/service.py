@@ -1,0 +1,299 @@
+"""Subscriptions, re-planning and the sweep that hands due reminders to the outbox.
+
+State lives in SQLite (tables `subscriptions` and `reminders`), so a restart loses nothing:
+- `replan_user` turns the rules engine's items into reminder rows (reminders/plan.py): new keys
+  are inserted, unsent keys whose item vanished are withdrawn, sent keys are never touched.
+- `sweep(now)` takes every planned row whose time has come. Per item and due date it sends one
+  message: the most recent lead (older leads that fell due during downtime are skipped), or, when
+  the due date has already passed, one "已逾期" notice instead. Nothing goes out in a user's quiet
+  hours; it waits for the next sweep after they end.
+- Messages are enqueued in the outbox under the key `rem|<reminder key>`, which the outbox sends
+  at most once ever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from knowledge.clock import ZONE
+from knowledge.profile import ProfileError, parse_profile
+from knowledge.rules import Item, Params, add_months, evaluate
+from reminders.plan import DEFAULT_LEADS, Planned, Settings, in_quiet, item_key, plan, send_moment
+
+log = logging.getLogger(__name__)
+
+# render(reminder row, now) -> (html, buttons as rows of (label, data))
+Renderer = Callable[[dict, dt.datetime], tuple[str, list[list[tuple[str, str]]]]]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    row: dict
+    overdue: bool
+
+
+class ReminderService:
+    def __init__(self, store, params: Params, districts: Iterable[str], render: Renderer | None = None,
+                 outbox=None):
+        self.store = store
+        self.params = params
+        self.districts = list(districts)
+        self.render = render
+        self.outbox = outbox
+
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def subscription(self, user_id: int) -> dict | None:
+        with self.store.lock:
+            rows = list(self.store.db.query("select * from subscriptions where user_id = ?", [user_id]))
+        return rows[0] if rows else None
+
+    def subscribe(self, user_id: int, chat_id: int) -> dict:
+        current = self.subscription(user_id)
+        row = {"user_id": user_id, "chat_id": chat_id, "active": 1, "blocked": 0, "updated": _now_iso()}
+        if current is None:
+            row.update({"announcements": 1, "created": _now_iso(), **Settings().to_row()})
+        with self.store.lock:
+            self.store.db["subscriptions"].upsert(row, pk="user_id")
+        return self.subscription(user_id)
+
+    def unsubscribe(self, user_id: int) -> bool:
+        if self.subscription(user_id) is None:
+            return False
+        with self.store.lock:
+            self.store.db["subscriptions"].update(user_id, {"active": 0, "updated": _now_iso()})
+        self.withdraw_all(user_id)
+        return True
+
+    def set_announcements(self, user_id: int, on: bool) -> None:
+        with self.store.lock:
+            self.store.db["subscriptions"].update(user_id, {"announcements": int(on), "updated": _now_iso()})
+
+    def settings(self, user_id: int) -> Settings:
+        row = self.subscription(user_id)
+        return Settings.from_row(row) if row else Settings()
+
+    def update_settings(self, user_id: int, settings: Settings) -> None:
+        with self.store.lock:
+            self.store.db["subscriptions"].update(user_id, {**settings.to_row(), "updated": _now_iso()})
+
+    def mark_blocked(self, user_id: int, chat_id: int | None = None) -> None:
+        with self.store.lock:
+            if self.store.db["subscriptions"].count_where("user_id = ?", [user_id]):
+                self.store.db["subscriptions"].update(user_id, {"blocked": 1, "updated": _now_iso()})
+        self.withdraw_all(user_id)
+
+    def active_subscribers(self) -> list[dict]:
+        with self.store.lock:
+            return list(self.store.db.query(
+                "select * from subscriptions where active = 1 and blocked = 0 order by user_id"))
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def items_for(self, user_id: int, today: dt.date) -> list[Item]:
+        data = self.store.get_profile(user_id)
+        if not data:
+            return []
+        try:
+            profile = parse_profile(data, today, self.districts)
+        except ProfileError as exc:
+            log.warning("profile of user %s no longer valid (%s); no reminders planned", user_id, exc.field)
+            return []
+        return list(evaluate(profile, today, self.params).items)
+
+    def withdraw_all(self, user_id: int) -> int:
+        with self.store.lock:
+            cur = self.store.db.execute(
+                "update reminders set status = 'withdrawn', updated = ? where user_id = ? and status = 'planned'",
+                [_now_iso(), user_id])
+        return cur.rowcount
+
+    def replan_user(self, user_id: int, now: dt.datetime) -> dict:
+        sub = self.subscription(user_id)
+        if sub is None or not sub["active"] or sub["blocked"]:
+            return {"added": 0, "withdrawn": self.withdraw_all(user_id), "restored": 0}
+        today = now.astimezone(ZONE).date()
+        planned = plan(user_id, sub["chat_id"], self.items_for(user_id, today), Settings.from_row(sub))
+        wanted = {p.key: p for p in planned}
+        added = withdrawn = restored = 0
+        with self.store.transaction():
+            existing = {r["key"]: r for r in self.store.db.query(
+                "select id, key, status, due from reminders where user_id = ? and occasion in ('lead', 'opening')",
+                [user_id])}
+            for key, p in wanted.items():
+                row = existing.get(key)
+                if row is None:
+                    self.store.db["reminders"].insert(self._row(p, "planned"))
+                    added += 1
+                elif row["status"] == "withdrawn":
+                    self.store.db["reminders"].update(row["id"], {"status": "planned", "send_at": p.send_at.isoformat(),
+                                                                  "updated": _now_iso()})
+                    restored += 1
+                elif row["status"] == "planned":
+                    # Settings may have moved the send time; keep the row, update when it goes out.
+                    self.store.db["reminders"].update(row["id"], {"send_at": p.send_at.isoformat()})
+            for key, row in existing.items():
+                if key in wanted or row["status"] != "planned":
+                    continue
+                # An item that vanished because its due date passed still gets its overdue notice.
+                if row["due"] and dt.date.fromisoformat(row["due"]) < today:
+                    continue
+                self.store.db["reminders"].update(row["id"], {"status": "withdrawn", "updated": _now_iso()})
+                withdrawn += 1
+        return {"added": added, "withdrawn": withdrawn, "restored": restored}
+
+    def replan_all(self, now: dt.datetime) -> dict:
+        totals = {"users": 0, "added": 0, "withdrawn": 0, "restored": 0}
+        for sub in self.active_subscribers():
+            r = self.replan_user(sub["user_id"], now)
+            totals["users"] += 1
+            for k in ("added", "withdrawn", "restored"):
+                totals[k] += r[k]
+        return totals
+
+    @staticmethod
+    def _row(p: Planned, status: str) -> dict:
+        return {"key": p.key, "user_id": p.user_id, "chat_id": p.chat_id, "kind": p.kind, "ref": p.ref,
+                "item_key": p.item_key, "due": _iso(p.due), "start": _iso(p.start), "lead_days": p.lead_days,
+                "occasion": p.occasion, "send_at": p.send_at.isoformat(), "status": status,
+                "item": json.dumps(p.item, ensure_ascii=False), "outbox_id": None,
+                "created": _now_iso(), "updated": _now_iso()}
+
+    # -- the sweep --------------------------------------------------------------------------
+
+    def due(self, now: dt.datetime, user_id: int | None = None) -> list[DueReminder]:
+        """What a sweep at `now` would send: one per item and due date, in time order."""
+        today = now.astimezone(ZONE).date()
+        sql = ("select r.*, s.quiet_start, s.quiet_end, s.leads, s.window_open, s.send_time "
+               "from reminders r join subscriptions s on s.user_id = r.user_id "
+               "where r.status = 'planned' and r.send_at <= ? and s.active = 1 and s.blocked = 0")
+        args: list = [now.astimezone(ZONE).isoformat()]
+        if user_id is not None:
+            sql += " and r.user_id = ?"
+            args.append(user_id)
+        with self.store.lock:
+            rows = list(self.store.db.query(sql + " order by r.send_at, r.id", args))
+        groups: dict[tuple, list[dict]] = {}
+        for row in rows:
+            # ISO strings with the same zone compare in time order, but be exact.
+            if dt.datetime.fromisoformat(row["send_at"]) > now:
+                continue
+            groups.setdefault((row["user_id"], row["item_key"], row["due"]), []).append(row)
+        out = []
+        for (_, _, due), members in groups.items():
+            settings = Settings.from_row(members[0])
+            if in_quiet(now.astimezone(ZONE).time().replace(tzinfo=None), settings):
+                continue
+            latest = max(members, key=lambda r: (r["send_at"], r["id"]))
+            overdue = bool(due) and dt.date.fromisoformat(due) < today
+            out.append(DueReminder(latest, overdue))
+        out.sort(key=lambda d: (d.row["send_at"], d.row["id"]))
+        return out
+
+    def sweep(self, now: dt.datetime, user_id: int | None = None) -> int:
+        """Hand what is due to the outbox; return how many messages were enqueued."""
+        enqueued = 0
+        for d in self.due(now, user_id):
+            row = dict(d.row)
+            with self.store.transaction():
+                group = list(self.store.db.query(
+                    "select id from reminders where user_id = ? and item_key = ? and coalesce(due, '') = ? "
+                    "and status = 'planned' and send_at <= ?",
+                    [row["user_id"], row["item_key"], row["due"] or "", now.astimezone(ZONE).isoformat()]))
+                if d.overdue:
+                    key = f"{row['user_id']}|{row['item_key']}|{row['due']}|overdue"
+                    row.update({"key": key, "occasion": "overdue", "lead_days": None})
+                    skip_ids = [g["id"] for g in group]
+                    overdue_row = {k: row[k] for k in ("key", "user_id", "chat_id", "kind", "ref", "item_key", "due",
+                                                        "start", "lead_days", "occasion", "item")}
+                    overdue_row.update({"send_at": now.astimezone(ZONE).isoformat(), "status": "queued",
+                                        "created": _now_iso(), "updated": _now_iso()})
+                    self.store.db["reminders"].insert(overdue_row, ignore=True)
+                    send_id = self.store.db.execute("select id from reminders where key = ?", [key]).fetchone()[0]
+                else:
+                    send_id = row["id"]
+                    skip_ids = [g["id"] for g in group if g["id"] != send_id]
+                for rid in skip_ids:
+                    self.store.db["reminders"].update(rid, {"status": "skipped", "updated": _now_iso()})
+                row["id"] = send_id
+                html, buttons = self.render(row, now)
+                outbox_id = self.outbox.enqueue(row["chat_id"], row["user_id"], html, buttons, "reminder",
+                                                f"rem|{row['key']}")
+                self.store.db["reminders"].update(send_id, {"status": "queued", "outbox_id": outbox_id,
+                                                            "updated": _now_iso()})
+            enqueued += 1
+        if enqueued and hasattr(self.outbox, "wake"):
+            self.outbox.wake()
+        return enqueued
+
+    # -- buttons on a reminder ---------------------------------------------------------------
+
+    def reminder(self, reminder_id: int) -> dict | None:
+        with self.store.lock:
+            rows = list(self.store.db.query("select * from reminders where id = ?", [reminder_id]))
+        return rows[0] if rows else None
+
+    def mark_done(self, reminder_id: int, user_id: int, now: dt.datetime) -> dict | None:
+        """已完成: record it in the profile where the profile can hold it, stop the item's reminders."""
+        row = self.reminder(reminder_id)
+        if row is None or row["user_id"] != user_id:
+            return None
+        profile = self.store.get_profile(user_id)
+        if profile is not None and row["due"]:
+            due = dt.date.fromisoformat(row["due"])
+            if row["kind"] == "annual_update":
+                profile["updates"] = sorted(set(profile.get("updates", [])) | {due.year})
+            elif row["kind"] in ("change_filing", "major_change_report"):
+                for change in profile.get("changes", []):
+                    if add_months(dt.date.fromisoformat(change["date"]), 3) == due:
+                        change["reported"] = True
+            self.store.put_profile(user_id, profile)
+        with self.store.lock:
+            self.store.db.execute(
+                "update reminders set status = 'done', updated = ? where user_id = ? and item_key = ? "
+                "and coalesce(due, '') = ? and status = 'planned'",
+                [_now_iso(), user_id, row["item_key"], row["due"] or ""])
+        self.replan_user(user_id, now)
+        return row
+
+    def snooze(self, reminder_id: int, user_id: int, now: dt.datetime) -> dt.datetime | None:
+        """稍后提醒: the same reminder again tomorrow at the user's send time."""
+        row = self.reminder(reminder_id)
+        if row is None or row["user_id"] != user_id:
+            return None
+        settings = self.settings(user_id)
+        tomorrow = now.astimezone(ZONE).date() + dt.timedelta(days=1)
+        when = send_moment(tomorrow, settings)
+        base = row["key"].split("|snooze|")[0]
+        new = {k: row[k] for k in ("user_id", "chat_id", "kind", "ref", "item_key", "due", "start", "lead_days",
+                                   "item")}
+        new.update({"key": f"{base}|snooze|{tomorrow.isoformat()}", "occasion": "snooze",
+                    "send_at": when.isoformat(), "status": "planned", "created": _now_iso(), "updated": _now_iso()})
+        with self.store.lock:
+            self.store.db["reminders"].insert(new, ignore=True)
+        return when
+
+    def list(self, user_id: int | None = None) -> list[dict]:
+        sql = ("select r.id, r.key, r.user_id, r.kind, r.ref, r.due, r.lead_days, r.occasion, r.send_at, r.status, "
+               "o.status as delivery from reminders r left join outbox o on o.id = r.outbox_id")
+        args = []
+        if user_id is not None:
+            sql += " where r.user_id = ?"
+            args.append(user_id)
+        with self.store.lock:
+            return list(self.store.db.query(sql + " order by r.send_at, r.id", args))
+
+
+__all__ = ["DEFAULT_LEADS", "DueReminder", "ReminderService", "item_key"]
