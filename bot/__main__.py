@@ -120,9 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="配置文件路径（默认 config.toml）")
     p.set_defaults(func=cmd_telegram)
 
-    from bot import check_cmd
+    from bot import admin_cmd, check_cmd
 
     check_cmd.register(sub)
+    admin_cmd.register(sub)
     return parser
 
 
@@ -132,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ConfigError, DataError, RulesConfigError, StoreError) as exc:
         return _fail(f"无法启动：{exc}")
+    except ValueError as exc:  # bad --at and similar argument values, already in Chinese
+        if type(exc) is not ValueError:
+            raise
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -131,8 +131,9 @@ def plan(user_id: int, chat_id: int, items: list[Item] | tuple[Item, ...], s: Se
         if item.kind in LEAD_KINDS and item.due:
             for lead in s.leads:
                 day = item.due - dt.timedelta(days=lead)
-                if item.start and day < item.start:
-                    continue  # before the window opens: the opening reminder covers it
+                opens_that_day = day == item.start and s.window_open and item.kind in OPENING_KINDS
+                if item.start and (day < item.start or opens_that_day):
+                    continue  # before or on the opening day: the opening reminder covers it
                 out.append(Planned(key=f"{user_id}|{ikey}|{item.due}|lead{lead}", lead_days=lead,
                                    occasion="lead", send_at=send_moment(day, s), **base))
         opening_day = item.start if item.kind in OPENING_KINDS else item.due if item.kind in DUE_DAY_KINDS else None

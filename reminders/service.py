@@ -173,8 +173,12 @@ class ReminderService:
 
     # -- the sweep --------------------------------------------------------------------------
 
-    def due(self, now: dt.datetime, user_id: int | None = None) -> list[DueReminder]:
-        """What a sweep at `now` would send: one per item and due date, in time order."""
+    def due(self, now: dt.datetime, user_id: int | None = None,
+            since: dt.datetime | None = None) -> list[DueReminder]:
+        """What a sweep at `now` would send: one per item and due date, in time order.
+
+        `since`: only reminders that fell due after it (the last sweep the bot ran); by default
+        every unsent one, as after downtime."""
         today = now.astimezone(ZONE).date()
         sql = ("select r.*, s.quiet_start, s.quiet_end, s.leads, s.window_open, s.send_time "
                "from reminders r join subscriptions s on s.user_id = r.user_id "
@@ -183,6 +187,9 @@ class ReminderService:
         if user_id is not None:
             sql += " and r.user_id = ?"
             args.append(user_id)
+        if since is not None:
+            sql += " and r.send_at > ?"
+            args.append(since.astimezone(ZONE).isoformat())
         with self.store.lock:
             rows = list(self.store.db.query(sql + " order by r.send_at, r.id", args))
         groups: dict[tuple, list[dict]] = {}

@@ -124,6 +124,16 @@ class Store:
                 raise
             conn.execute("COMMIT")
 
+    @contextmanager
+    def dry_run(self):
+        """Everything inside is rolled back: for "what would happen at…" questions."""
+        with self.lock:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            finally:
+                self.db.conn.execute("ROLLBACK")
+
     def close(self) -> None:
         self.db.conn.close()
 

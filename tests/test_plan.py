@@ -44,7 +44,7 @@ def test_a_window_gets_an_opening_reminder_and_only_leads_inside_it():
     assert moments(planned, "lead") == [(1, at(2027, 6, 29)), (7, at(2027, 6, 23)), (30, at(2027, 5, 31))]
 
 
-def test_the_monthly_innovative_cycle_drops_the_30_day_lead_before_the_month_starts():
+def test_a_lead_on_the_day_a_window_opens_is_left_to_the_opening_reminder():
     cycle = item("innovative_cycle", due=D(2026, 12, 31), start=D(2026, 12, 1), ref="1.1.1", tier="innovative")
     planned = plan(1, 1, [cycle], Settings())
     assert moments(planned) == [(1, at(2026, 12, 30)), (7, at(2026, 12, 24)), (None, at(2026, 12, 1))]

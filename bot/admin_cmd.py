@@ -1,0 +1,180 @@
+"""Support staff's CLI: profiles, subscriptions and reminders of one user or all.
+
+    python -m bot profile {show,set} USER_ID [FILE]
+    python -m bot subscribe USER_ID [--chat CHAT_ID]
+    python -m bot reminders {plan,due,list,send-due} [--at "YYYY-MM-DD HH:MM"] [--user ID] [--json]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+
+from knowledge.clock import ZONE, FixedClock, SystemClock
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def parse_at(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).replace(tzinfo=ZONE)
+        except ValueError:
+            continue
+    raise ValueError(f"时间“{text}”格式不对，请写成 \"2026-05-24 09:00\"。")
+
+
+def _services(args):
+    from bot.app import build
+    from bot.config import load_config
+
+    at = parse_at(getattr(args, "at", None))
+    clock = FixedClock(at) if at else SystemClock()
+    return build(load_config(args.config), channel="console", clock=clock)
+
+
+def cmd_profile(args) -> int:
+    from knowledge.profile import ProfileError, load_profile_file, profile_to_dict
+
+    svc = _services(args)
+    if args.profile_command == "show":
+        data = svc.store.get_profile(args.user_id)
+        if data is None:
+            return _fail(f"用户 {args.user_id} 还没有企业档案。")
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    if not args.file:
+        return _fail("请给出档案文件：python -m bot profile set USER_ID FILE")
+    today = svc.clock.now().astimezone(ZONE).date()
+    try:
+        profile = load_profile_file(args.file, today, [d.name for d in svc.kb.districts])
+    except ProfileError as exc:
+        return _fail(f"档案有误：{exc}")
+    svc.store.put_profile(args.user_id, profile_to_dict(profile))
+    result = svc.reminders.replan_user(args.user_id, svc.clock.now())
+    print(f"已保存用户 {args.user_id} 的企业档案（{profile.district}）；提醒：新增 {result['added']}，撤回 {result['withdrawn']}。")
+    return 0
+
+
+def cmd_subscribe(args) -> int:
+    svc = _services(args)
+    svc.reminders.subscribe(args.user_id, args.chat or args.user_id)
+    result = svc.reminders.replan_user(args.user_id, svc.clock.now())
+    print(f"用户 {args.user_id} 已开启提醒；已安排 {result['added'] + result['restored']} 条。")
+    return 0
+
+
+def _due_json(d) -> dict:
+    row = d.row
+    return {"user": row["user_id"], "kind": row["kind"], "due": row["due"],
+            "lead_days": None if d.overdue else row["lead_days"],
+            "send_at": row["send_at"], "key": f"{row['user_id']}|{row['item_key']}|{row['due']}|overdue"
+            if d.overdue else row["key"], "occasion": "overdue" if d.overdue else row["occasion"]}
+
+
+def cmd_reminders(args) -> int:
+    svc = _services(args)
+    now = svc.clock.now()
+    service = svc.reminders
+    users = [args.user] if args.user else [s["user_id"] for s in service.active_subscribers()]
+    if args.reminders_command == "plan":
+        totals = {"added": 0, "withdrawn": 0, "restored": 0}
+        for uid in users:
+            r = service.replan_user(uid, now)
+            for k in totals:
+                totals[k] += r[k]
+        out = {"users": len(users), **totals}
+        print(json.dumps(out, ensure_ascii=False) if args.json else
+              f"已为 {len(users)} 位订阅用户重新安排提醒：新增 {totals['added']}，撤回 {totals['withdrawn']}，恢复 {totals['restored']}。")
+        return 0
+    if args.reminders_command == "due":
+        # What the running bot would send at that moment: it re-plans every day, so plan as of
+        # then, and it sweeps every few seconds, so only what fell due since the previous sweep
+        # (or since --since, to see what a restart after downtime would send). Rolled back after.
+        window = dt.timedelta(seconds=max(60, svc.config["reminders"]["sweep_seconds"]))
+        since = parse_at(args.since) if args.since else now - window
+        with svc.store.dry_run():
+            for uid in users:
+                service.replan_user(uid, now)
+            due = service.due(now, args.user, since=since)
+        for d in due:
+            print(json.dumps(_due_json(d), ensure_ascii=False) if args.json else
+                  f"{d.row['send_at'][:16]}  用户 {d.row['user_id']}  {d.row['kind']}  截止 {d.row['due'] or '—'}  "
+                  f"{'已逾期' if d.overdue else (str(d.row['lead_days']) + ' 天前' if d.row['lead_days'] is not None else d.row['occasion'])}")
+        if not due and not args.json:
+            print("此时没有需要发送的提醒。")
+        return 0
+    if args.reminders_command == "list":
+        rows = service.list(args.user)
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False) if args.json else
+                  f"{r['send_at'][:16]}  用户 {r['user_id']}  {r['kind']}  截止 {r['due'] or '—'}  "
+                  f"{r['occasion']}{'' if r['lead_days'] is None else ' ' + str(r['lead_days'])}  {r['status']}"
+                  f"{'/' + r['delivery'] if r['delivery'] else ''}")
+        if not rows and not args.json:
+            print("没有提醒记录。")
+        return 0
+    # send-due: plan, sweep and deliver now through Telegram.
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        return _fail("send-due 需要环境变量 TELEGRAM_BOT_TOKEN。")
+    return asyncio.run(_send_due(svc, token, users, now, args.json))
+
+
+async def _send_due(svc, token: str, users: list[int], now: dt.datetime, as_json: bool) -> int:
+    from bot.telegram_app import make_outbox, make_bot
+
+    bot = make_bot(svc.config, token)
+    async with bot:
+        outbox = make_outbox(svc, bot)
+        outbox.recover()
+        for uid in users:
+            svc.reminders.replan_user(uid, now)
+        enqueued = svc.reminders.sweep(now)
+        report = await outbox.drain()
+    out = {"enqueued": enqueued, **report}
+    print(json.dumps(out, ensure_ascii=False) if as_json else
+          f"已入队 {enqueued} 条；发送 {report.get('sent', 0)}，失败 {report.get('failed', 0)}，被屏蔽 {report.get('blocked', 0)}。")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("profile", help="查看或设置某个用户的企业档案（客服和测试用）")
+    psub = p.add_subparsers(dest="profile_command", required=True, parser_class=type(p))
+    s = psub.add_parser("show", help="显示档案")
+    s.add_argument("user_id", type=int)
+    s = psub.add_parser("set", help="从 JSON/TOML 文件设置档案（check 的文件格式）")
+    s.add_argument("user_id", type=int)
+    s.add_argument("file", nargs="?")
+    for x in psub.choices.values():
+        x.add_argument("--config", help="配置文件路径（默认 config.toml）")
+        x.add_argument("--at", help=argparse_at_help())
+        x.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("subscribe", help="为某个用户开启提醒")
+    p.add_argument("user_id", type=int)
+    p.add_argument("--chat", type=int, help="接收提醒的聊天 ID（默认与用户 ID 相同）")
+    p.add_argument("--config")
+    p.add_argument("--at", help=argparse_at_help())
+    p.set_defaults(func=cmd_subscribe)
+
+    p = sub.add_parser("reminders", help="提醒：plan 重新安排，due 此刻应发送的，list 全部，send-due 立即发送")
+    p.add_argument("reminders_command", choices=["plan", "due", "list", "send-due"])
+    p.add_argument("--at", help=argparse_at_help())
+    p.add_argument("--user", type=int, help="只看这个用户")
+    p.add_argument("--since", help="due：假设机器人从这个时刻起停机，看重启时会补发什么（默认：上一次扫描）")
+    p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_reminders)
+
+
+def argparse_at_help() -> str:
+    return "把“现在”设为这个时刻（Asia/Shanghai），如 \"2027-05-24 09:00\""
