@@ -8,6 +8,8 @@ logs with context and tells the user briefly that something went wrong.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import os
 
@@ -16,6 +18,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.app import Services
 from bot.html_split import split_html
 from bot.messages import Incoming, Reply
@@ -73,15 +76,25 @@ def _text_for_bot(update: Update, username: str) -> str | None:
     return None
 
 
+def _chat_lock(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> asyncio.Lock:
+    """Updates of different chats run concurrently; one chat's are answered in order."""
+    locks = context.application.bot_data.setdefault("chat_locks", {})
+    lock = locks.get(chat_id)
+    if lock is None:
+        lock = locks[chat_id] = asyncio.Lock()
+    return lock
+
+
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text or command: the core answers it."""
     services: Services = context.application.bot_data["services"]
     text = _text_for_bot(update, context.bot.username)
     if text is None:
         return
-    msg = Incoming(update.effective_chat.id, update.effective_user.id, text)
-    replies = services.dialogue.handle(msg)
-    await send_replies(context.bot, update.effective_chat.id, replies)
+    chat_id = update.effective_chat.id
+    async with _chat_lock(context, chat_id):
+        replies = services.dialogue.handle(Incoming(chat_id, update.effective_user.id, text))
+        await send_replies(context.bot, chat_id, replies)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -90,9 +103,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    msg = Incoming(chat_id, query.from_user.id, callback=query.data or "")
-    replies = services.dialogue.handle(msg)
-    await send_replies(context.bot, chat_id, replies, edit_message=query.message)
+    async with _chat_lock(context, chat_id):
+        replies = services.dialogue.handle(Incoming(chat_id, query.from_user.id, callback=query.data or ""))
+        await send_replies(context.bot, chat_id, replies, edit_message=query.message)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -115,20 +128,82 @@ async def post_init(application: Application) -> None:
         await hook(application)
 
 
-async def post_shutdown(application: Application) -> None:
-    for hook in application.bot_data.get("post_shutdown_hooks", []):
+async def post_stop(application: Application) -> None:
+    for hook in application.bot_data.get("post_stop_hooks", []):
         await hook(application)
 
 
+def _file_url(base_url: str) -> str:
+    return base_url[:-len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+
+
+def make_bot(config: dict, token: str):
+    """A plain Bot for the CLI (send-due), at the configured Bot API address."""
+    from telegram import Bot
+
+    base_url = config["telegram"]["api_base_url"]
+    return Bot(token, base_url=base_url, base_file_url=_file_url(base_url))
+
+
+def make_outbox(services: Services, bot):
+    """The one sender of every push, at the configured rates, marking blocked users."""
+    from bot.telegram_sender import TelegramSender
+    from reminders.outbox import Outbox
+
+    cfg = services.config["outbox"]
+    outbox = Outbox(services.store, TelegramSender(bot), global_rate=float(cfg["global_rate"]),
+                    per_chat_interval=float(cfg["per_chat_interval"]), max_attempts=cfg["max_attempts"],
+                    backoff_cap=float(cfg["backoff_cap"]), now=services.clock.now,
+                    on_blocked=lambda user_id, chat_id: services.reminders.mark_blocked(user_id, chat_id))
+    services.reminders.outbox = outbox
+    return outbox
+
+
+async def start_reminders(application: Application) -> None:
+    """Outbox task + APScheduler jobs on the bot's loop; catch up on what fell due while down."""
+    from reminders.scheduler import ReminderJobs, install
+
+    services: Services = application.bot_data["services"]
+    if services.reminders is None:
+        return
+    outbox = make_outbox(services, application.bot)
+    jobs = ReminderJobs(services.reminders, outbox, services.clock)
+    application.bot_data["reminder_jobs"] = jobs
+    await jobs.startup()
+    application.bot_data["outbox_task"] = asyncio.create_task(outbox.run_forever(poll_interval=1.0))
+    rcfg = services.config["reminders"]
+    hour, minute = map(int, rcfg["replan_time"].split(":"))
+    install(application.job_queue.scheduler, jobs, rcfg["sweep_seconds"], dt.time(hour, minute))
+
+
+async def stop_reminders(application: Application) -> None:
+    task = application.bot_data.pop("outbox_task", None)
+    services: Services = application.bot_data["services"]
+    if task is not None:
+        services.reminders.outbox.stop()
+        try:
+            await asyncio.wait_for(task, 10)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            task.cancel()
+
+
 def build_application(services: Services, token: str, base_url: str | None = None,
-                      base_file_url: str | None = None, builder: ApplicationBuilder | None = None) -> Application:
+                      base_file_url: str | None = None, builder: ApplicationBuilder | None = None,
+                      reminders: bool = True) -> Application:
     base_url = base_url or services.config["telegram"]["api_base_url"]
     if base_file_url is None:
-        base_file_url = base_url[:-len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+        base_file_url = _file_url(base_url)
     builder = builder or ApplicationBuilder()
-    application = (builder.token(token).base_url(base_url).base_file_url(base_file_url)
-                   .post_init(post_init).post_shutdown(post_shutdown).build())
+    # Several updates at once (different chats); a per-chat lock keeps each chat in order.
+    # Networking on aiohttp (bot/aiohttp_request.py says why); long polling gets its own session.
+    application = (builder.token(token).concurrent_updates(16)
+                   .request(AiohttpRequest(connection_pool_size=16))
+                   .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=5.0)).base_url(base_url).base_file_url(base_file_url)
+                   .post_init(post_init).post_stop(post_stop).build())
     application.bot_data["services"] = services
+    if reminders and services.reminders is not None:
+        application.bot_data["post_init_hooks"] = [start_reminders]
+        application.bot_data["post_stop_hooks"] = [stop_reminders]
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(filters.TEXT & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS),
                                            on_message))

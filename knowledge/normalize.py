@@ -44,7 +44,10 @@ def _stem(word: str) -> str:
 
 
 class Synonyms:
-    """Rewrites variants to terms, longest variant first, in one regex pass."""
+    """Rewrites variants to terms, longest variant first, left to right, in one scan.
+
+    A dictionary keyed by each variant's first character replaces one huge regex alternation,
+    which Python's `re` matches slowly (it tries every alternative at every position)."""
 
     def __init__(self, groups: tuple[tuple[str, tuple[str, ...]], ...]):
         mapping: dict[str, str] = {}
@@ -55,23 +58,33 @@ class Synonyms:
                 if key and key != canon:
                     mapping.setdefault(key, canon)
         self.mapping = mapping
-        if mapping:
-            alts = sorted(mapping, key=len, reverse=True)
-            parts = []
-            for a in alts:
-                esc = re.escape(a)
-                # Latin variants only match whole words: "move" must not fire inside "remove".
-                if re.fullmatch(r"[a-z0-9 ]+", a):
-                    esc = rf"(?<![a-z]){esc}(?![a-z])"
-                parts.append(esc)
-            self._re = re.compile("|".join(parts))
-        else:
-            self._re = None
+        self._by_first: dict[str, list[str]] = {}
+        for key in sorted(mapping, key=len, reverse=True):
+            self._by_first.setdefault(key[0], []).append(key)
 
     def apply(self, cleaned: str) -> str:
-        if self._re is None:
-            return cleaned
-        return self._re.sub(lambda m: " " + self.mapping[m.group(0)] + " ", cleaned)
+        out: list[str] = []
+        i, n = 0, len(cleaned)
+        while i < n:
+            for key in self._by_first.get(cleaned[i], ()):
+                if cleaned.startswith(key, i) and (not _LATIN_RE.match(key) or _word_bounded(cleaned, i, len(key))):
+                    out.append(" " + self.mapping[key] + " ")
+                    i += len(key)
+                    break
+            else:
+                out.append(cleaned[i])
+                i += 1
+        return "".join(out)
+
+
+_LATIN_RE = re.compile(r"^[a-z0-9 ]+$")
+
+
+def _word_bounded(text: str, start: int, length: int) -> bool:
+    """Latin variants only match whole words: "move" must not fire inside "remove"."""
+    before = text[start - 1] if start else " "
+    after = text[start + length] if start + length < len(text) else " "
+    return not ("a" <= before <= "z") and not ("a" <= after <= "z")
 
 
 def tokens(normalized: str) -> list[str]:

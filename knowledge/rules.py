@@ -67,9 +67,9 @@ Decisions on the corners the issue leaves open:
   小巨人 is the higher tier of 专精特新); plans are taken as declared. The next window is this
   year's while today ≤ its end, else next year's.
 - innovative_cycle: listed whenever plans include innovative, whatever is held;
-  `district_report_by` is the 25th of the next month. Its ref is "1.1.1" — the numbered item of
-  一（一） that sets the monthly cycle; the issue's "1.1" is not a clause ref of the knowledge base
-  (一（一） is split into 1.1.0, 1.1.1, 1.1.2). application_policy / application_closed use "1.2".
+  `district_report_by` is the 25th of the next month. Its ref is "1.1" as the issue gives it: the
+  section 一（一）, whose items 1.1.1 (the monthly cycle) and 1.1.2 (the district's report by the
+  25th) it combines. application_policy / application_closed likewise cite the section "1.2".
 - application_policy: undated, for an application for specialized: "old" when submitted on or
   before 2026-02-28, otherwise "new" (a March 2026 submission — the module was closed — is "new",
   and the text asks to check the date).
@@ -620,7 +620,7 @@ def innovative_cycle(profile: Profile, today: date, p: Params) -> list[Item]:
     why = f"计划申报北京市创新型中小企业，所在区：{profile.district}；本月申报周期为{start.isoformat()}至{due.isoformat()}"
     text = (f"请按{profile.district}中小企业主管部门的通知和资料清单，于{cn(due)}24:00前登录{PLATFORM}"
             f"提交本月创新型中小企业申报，区级主管部门于{cn(report_by)}前将认定名单报市经济和信息化局备案。")
-    return [Item("innovative_cycle", start, due, "1.1.1", text, why, tier="innovative",
+    return [Item("innovative_cycle", start, due, "1.1", text, why, tier="innovative",
                  details=(("district_report_by", report_by),))]
 
 

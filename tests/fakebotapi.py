@@ -778,6 +778,10 @@ class FakeBotAPI:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        # Control calls that block (wait_for_*) run in executor threads: enough for many clients.
+        from concurrent.futures import ThreadPoolExecutor
+
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=128, thread_name_prefix="fake-control"))
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:

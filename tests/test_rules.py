@@ -231,7 +231,7 @@ KIND_CASES = [
          "2026-02-01", "giant_window", [],
          titles=[("specialized", "2025-06-01")], plans=["little_giant"],
          incidents=[("quality", "2024-12-01", False)]),
-    # --- innovative_cycle (ref 1.1.1)
+    # --- innovative_cycle (ref 1.1)
     case("the innovative cycle in February 2026 runs to the 28th and the district reports by 25 March",
          "2026-02-10", "innovative_cycle",
          [{"start": "2026-02-01", "due": "2026-02-28", "district_report_by": "2026-03-25"}],

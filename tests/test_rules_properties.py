@@ -20,7 +20,7 @@ from knowledge.profile import (
 )
 from knowledge.rules import KINDS, STATUSES, Params, evaluate, item_sort_key, result_to_dict
 
-NOTICE_REFS = {"0", "1.1.0", "1.1.1", "1.1.2", "1.2.1", "1.2.2", "1.2", "1.3", "2.1", "2.2", "2.3",
+NOTICE_REFS = {"0", "1.1", "1.1.0", "1.1.1", "1.1.2", "1.2.1", "1.2.2", "1.2", "1.3", "2.1", "2.2", "2.3",
                "3", "4.1", "4.2", "4.3", "4.4", "5", "6.1", "6.2"}
 
 TODAYS = st.dates(min_value=date(2019, 1, 1), max_value=date(2029, 12, 31))

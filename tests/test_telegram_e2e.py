@@ -50,6 +50,7 @@ class Bot:
     async def stop(self):
         await self.app.updater.stop()
         await self.app.stop()
+        await self.app.post_stop(self.app)
         await self.app.shutdown()
         self.store.close()
 
