@@ -83,6 +83,7 @@ class Entry:
     links: tuple[str, ...]
     dates: tuple[DateSpec, ...]
     tiers: frozenset[str]  # tiers the clause is about; all three unless the clause names fewer
+    triggers: tuple[str, ...]  # phrases that name this clause directly (附件4, attachment 4)
     cite: str  # where the clause stands in the notice, in words: 三、年度信息更新
 
 
@@ -257,7 +258,7 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
     if not ID_RE.match(eid):
         raise r.fail("id", "must be lowercase letters, digits and hyphens")
     r.unknown({"id", "ref", "title", "text", "answer", "questions", "keywords", "related", "links", "dates",
-               "tiers"})
+               "tiers", "triggers"})
     tiers = r.str_list("tiers") or TIERS
     for t in tiers:
         if t not in TIERS:
@@ -281,7 +282,7 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
         questions=r.str_list("questions", 5 if not ref.startswith("att.") else 3),
         keywords=r.str_list("keywords", 3), related=r.str_list("related"), links=link_keys,
         dates=tuple(_date_spec(r, i, t) for i, t in enumerate(raw_dates)),
-        tiers=frozenset(tiers), cite=cite_for(ref, headings, text),
+        tiers=frozenset(tiers), triggers=r.str_list("triggers"), cite=cite_for(ref, headings, text),
     )
 
 

@@ -27,6 +27,7 @@ from .loader import Entry, KnowledgeBase
 from .normalize import Synonyms, clean, is_cjk, tokens
 
 MAX_QUESTION_CHARS = 500
+TRIGGER_BONUS = 30.0  # a question that names the clause (附件4) is about that clause
 # Normalised words that name a tier ("" = the programme as a whole, not one tier), longest first.
 TIER_WORDS = (("专精特新梯队", ""), ("小巨人", "little_giant"), ("专精特新", "specialized"),
               ("创新型", "innovative"))
@@ -45,8 +46,8 @@ def _contains(text: str, term: str) -> bool:
 class Tuning:
     """How the signals are blended; chosen by the grid search in `python -m bench.calibrate`."""
 
-    w_coverage: float = 0.5
-    w_example: float = 0.5
+    w_coverage: float = 0.6
+    w_example: float = 0.3
     w_keyword: float = 0.1
     tier_mismatch: float = 0.6   # share of its score a clause about another tier keeps
     min_margin: float = 0.0      # how far the best must lead the second to be answered outright
@@ -60,6 +61,7 @@ class Signals:
     example: list[float]
     keyword: list[float]
     tier_ok: list[bool]
+    named: list[bool]  # the question names the clause directly (a trigger phrase)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class Matcher:
         # Unknown tokens get the highest idf: a word the notice never uses is strong evidence.
         self._idf_unknown = math.log(n + 1) + 1.0
         self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
+        self._triggers = [[clean(t).replace(" ", "") for t in e.triggers] for e in self.entries]
         self._oos = [(name, [clean(t) for t in terms], [self.normalize(u) for u in unless])
                      for name, terms, unless in kb.out_of_scope]
 
@@ -160,7 +163,7 @@ class Matcher:
         total = sum(weights.values())
         squashed = norm.replace(" ", "")
         if total <= 0 or not squashed:
-            return Signals([0.0] * n, [0.0] * n, [0.0] * n, [True] * n)
+            return Signals([0.0] * n, [0.0] * n, [0.0] * n, [True] * n, [False] * n)
         best_example = [0.0] * n
         for _, sim, idx in process.extract(squashed, self._examples, scorer=fuzz.ratio,
                                            limit=None, score_cutoff=20):
@@ -173,7 +176,8 @@ class Matcher:
             hits = [k for k in self._keywords[i] if k and k.replace(" ", "") in squashed]
             keyword.append(min(1.0, sum(len(k.replace(" ", "")) for k in hits) / max(4, len(squashed)) * 1.5))
         tier_ok = [not named or bool(named & e.tiers) for e in self.entries]
-        return Signals(coverage, best_example, keyword, tier_ok)
+        direct = [any(t in squashed for t in triggers) for triggers in self._triggers]
+        return Signals(coverage, best_example, keyword, tier_ok, direct)
 
     def scores(self, norm: str, tuning: Tuning | None = None) -> list[float]:
         return blend(self.signals(norm), tuning or self.tuning)
@@ -203,7 +207,9 @@ class Matcher:
 
 def blend(sig: Signals, t: Tuning) -> list[float]:
     out = []
-    for cov, ex, kw, ok in zip(sig.coverage, sig.example, sig.keyword, sig.tier_ok):
+    for cov, ex, kw, ok, direct in zip(sig.coverage, sig.example, sig.keyword, sig.tier_ok, sig.named):
         score = 100.0 * (t.w_coverage * cov + t.w_example * ex + t.w_keyword * kw)
+        if direct:
+            score += TRIGGER_BONUS
         out.append(score if ok else score * t.tier_mismatch)
     return out
