@@ -1,0 +1,279 @@
+"""Who may speak for a district: administrators, staff, invite codes, and the audit of every attempt.
+
+- Administrators are listed by Telegram user id in config.toml; they are not in the `staff` table
+  and cannot be revoked here.
+- An administrator grants staff rights for one district (or "全市", city-wide) directly, or issues a
+  single-use invite code with an expiry that the staff member redeems.
+- Rights are read from SQLite on every call: a revoked member loses them at once.
+- Every call — allowed, refused or malformed — writes one `audit` row. Invite codes are written
+  to the audit masked (first four characters), so reading the audit does not hand out live codes.
+
+Refusals raise `NotAllowed`, bad input `StaffError`; both carry a polite Chinese `message` that
+the bot shows as it is. `NotAllowed` is a `StaffError`, so a channel can catch one class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+CITY_WIDE = "全市"
+# No 0/O, 1/I/L: a code read aloud or copied from a screenshot cannot be mistaken.
+INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+INVITE_LENGTH = 10
+INVITE_MAX_DAYS = 90
+AUDIT_CODE_SHOWN = 4
+
+Now = Callable[[], dt.datetime]
+
+
+class StaffError(Exception):
+    """Bad input (unknown district, invalid or spent invite code…); `message` is for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(StaffError):
+    """The actor lacks the right for what they tried; `message` is a polite refusal."""
+
+
+@dataclass(frozen=True)
+class Role:
+    kind: str                   # admin | staff | none
+    district: str | None = None  # a district name or "全市" for staff; None for admin and none
+    city_wide: bool = False      # reaches every district (admin, city staff)
+
+    @property
+    def is_staff(self) -> bool:
+        """Admin or staff: may write announcements at all."""
+        return self.kind != "none"
+
+
+NOBODY = Role("none")
+ADMIN = Role("admin", None, True)
+
+
+def migrate_staff(db: sqlite_utils.Database) -> None:
+    """Migration 003_staff: staff members, invite codes, the audit trail."""
+    db["staff"].create({
+        "user_id": int,
+        "district": str,        # one of the 17 district names, or "全市"
+        "granted_by": int, "granted_at": str,
+        "active": int,          # 0 once revoked
+        "revoked_by": int, "revoked_at": str,
+    }, pk="user_id")
+    db["invites"].create({
+        "code": str, "district": str,
+        "created_by": int, "created_at": str, "expires_at": str,
+        "used_by": int, "used_at": str,
+    }, pk="code")
+    db["audit"].create({
+        "id": int, "at": str,   # ISO with zone
+        "user_id": int,         # who tried
+        "action": str,          # grant | revoke | invite | redeem | list | broadcast_* | window_set
+        "target": str,          # a user id, a district, a broadcast id, a masked code
+        "allowed": int,         # 1 done, 0 refused or failed
+        "detail": str,
+    }, pk="id")
+    db["audit"].create_index(["at"])
+    db["audit"].create_index(["user_id"])
+
+
+def mask_code(code: str) -> str:
+    return code[:AUDIT_CODE_SHOWN] + "…" if len(code) > AUDIT_CODE_SHOWN else code
+
+
+def normalize_code(code: str) -> str:
+    """Codes are typed by people: ignore case, spaces and dashes."""
+    return "".join(ch for ch in code.upper() if ch not in " -\t")
+
+
+def district_choices(districts: Iterable[str]) -> tuple[str, ...]:
+    return (*districts, CITY_WIDE)
+
+
+def unknown_district_message(name: str, districts: Iterable[str]) -> str:
+    return f"未知的区“{name}”。可选：{'、'.join(district_choices(districts))}。"
+
+
+class StaffService:
+    """Roles and invites over the Store; `now` is the clock (aware datetimes)."""
+
+    def __init__(self, store, admins: set[int], districts: list[str], now: Now):
+        self.store = store
+        self.admins = frozenset(int(a) for a in admins)
+        self.districts = list(districts)
+        self.now = now
+
+    # -- the audit ------------------------------------------------------------------------------
+
+    def audit(self, user_id: int, action: str, target, allowed: bool, detail: str = "") -> None:
+        """Write one audit row; every attempt calls this exactly once."""
+        with self.store.lock:
+            self.store.db["audit"].insert({
+                "at": self.now().isoformat(timespec="seconds"), "user_id": user_id, "action": action,
+                "target": "" if target is None else str(target), "allowed": int(bool(allowed)),
+                "detail": detail,
+            })
+        log.info("audit %s by %s on %s: %s", action, user_id, target, "allowed" if allowed else "refused")
+
+    @contextmanager
+    def attempt(self, user_id: int, action: str, target) -> Iterator[dict]:
+        """Audit what happens inside: allowed if it returns, refused (with the reason) if it raises.
+
+        The body may set `note["detail"]` (and `note["target"]`) for the allowed row."""
+        note = {"detail": "", "target": target}
+        try:
+            yield note
+        except Exception as exc:
+            reason = getattr(exc, "message", None) or type(exc).__name__
+            self.audit(user_id, action, note["target"], False, f"{type(exc).__name__}: {reason}")
+            raise
+        self.audit(user_id, action, note["target"], True, note["detail"])
+
+    def audit_log(self, limit: int | None = None, user_id: int | None = None) -> list[dict]:
+        """The audit trail, newest first (for `python -m bot audit`)."""
+        sql, args = "select * from audit", []
+        if user_id is not None:
+            sql += " where user_id = ?"
+            args.append(user_id)
+        sql += " order by id desc"
+        if limit is not None:
+            sql += " limit ?"
+            args.append(int(limit))
+        with self.store.lock:
+            return list(self.store.db.query(sql, args))
+
+    # -- roles ----------------------------------------------------------------------------------
+
+    def role(self, user_id: int) -> Role:
+        if user_id in self.admins:
+            return ADMIN
+        with self.store.lock:
+            rows = list(self.store.db.query(
+                "select district from staff where user_id = ? and active = 1", [user_id]))
+        if not rows:
+            return NOBODY
+        district = rows[0]["district"]
+        return Role("staff", district, district == CITY_WIDE)
+
+    def can_reach(self, actor: int, district: str) -> bool:
+        """Admin and city staff reach any district and 全市; district staff only their own."""
+        role = self.role(actor)
+        if role.city_wide:
+            return True
+        return role.kind == "staff" and district == role.district
+
+    def check_district(self, name: str) -> str:
+        """The district name as stored, or StaffError listing the valid ones."""
+        cleaned = (name or "").strip()
+        if cleaned not in district_choices(self.districts):
+            raise StaffError(unknown_district_message(cleaned, self.districts))
+        return cleaned
+
+    def _require_admin(self, actor: int, what: str) -> None:
+        if actor not in self.admins:
+            raise NotAllowed(f"抱歉，只有管理员可以{what}。")
+
+    # -- granting and revoking ------------------------------------------------------------------
+
+    def grant(self, actor: int, user_id: int, district: str) -> Role:
+        """Make `user_id` staff of `district` (or move them there); admin only."""
+        with self.attempt(actor, "grant", user_id) as note:
+            self._require_admin(actor, "授予权限")
+            district = self.check_district(district)
+            if user_id in self.admins:
+                raise StaffError("该用户是管理员，已拥有全部权限，无需授予。")
+            before = self.role(user_id)
+            self._put_staff(user_id, district, actor)
+            note["detail"] = district + (f"（原为 {before.district}）" if before.kind == "staff" else "")
+        return self.role(user_id)
+
+    def _put_staff(self, user_id: int, district: str, granted_by: int) -> None:
+        with self.store.lock:
+            self.store.db["staff"].upsert({
+                "user_id": user_id, "district": district, "granted_by": granted_by,
+                "granted_at": self.now().isoformat(timespec="seconds"), "active": 1,
+                "revoked_by": None, "revoked_at": None,
+            }, pk="user_id")
+
+    def revoke(self, actor: int, user_id: int) -> None:
+        """Take staff rights away at once; admin only."""
+        with self.attempt(actor, "revoke", user_id) as note:
+            self._require_admin(actor, "撤销权限")
+            if user_id in self.admins:
+                raise StaffError("管理员的权限在配置文件中设置，无法在这里撤销。")
+            current = self.role(user_id)
+            if current.kind != "staff":
+                raise StaffError(f"用户 {user_id} 目前不是工作人员，无需撤销。")
+            with self.store.lock:
+                self.store.db["staff"].update(user_id, {
+                    "active": 0, "revoked_by": actor, "revoked_at": self.now().isoformat(timespec="seconds")})
+            note["detail"] = current.district or ""
+
+    def list_staff(self, actor: int, include_revoked: bool = False) -> list[dict]:
+        """Staff members, by district then user id; admin only."""
+        with self.attempt(actor, "list", "staff"):
+            self._require_admin(actor, "查看工作人员名单")
+            sql = "select * from staff" + ("" if include_revoked else " where active = 1")
+            with self.store.lock:
+                return list(self.store.db.query(sql + " order by district, user_id"))
+
+    # -- invite codes ---------------------------------------------------------------------------
+
+    def create_invite(self, actor: int, district: str, days: int = 7) -> str:
+        """A single-use code for `district`, valid `days` days; admin only."""
+        with self.attempt(actor, "invite", district) as note:
+            self._require_admin(actor, "生成邀请码")
+            district = self.check_district(district)
+            if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= INVITE_MAX_DAYS:
+                raise StaffError(f"有效天数应为 1 到 {INVITE_MAX_DAYS} 之间的整数。")
+            created = self.now()
+            expires = created + dt.timedelta(days=days)
+            with self.store.lock:
+                while True:
+                    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+                    if not self.store.db["invites"].count_where("code = ?", [code]):
+                        break
+                self.store.db["invites"].insert({
+                    "code": code, "district": district, "created_by": actor,
+                    "created_at": created.isoformat(timespec="seconds"),
+                    "expires_at": expires.isoformat(timespec="seconds"), "used_by": None, "used_at": None,
+                })
+            note["detail"] = f"code {mask_code(code)}, expires {expires.isoformat(timespec='seconds')}"
+        return code
+
+    def redeem(self, user_id: int, code: str) -> Role:
+        """Become staff of the invite's district; the code is spent by the first successful use."""
+        code = normalize_code(code or "")
+        with self.attempt(user_id, "redeem", mask_code(code)) as note:
+            if user_id in self.admins:
+                raise StaffError("您是管理员，已拥有全部权限，无需使用邀请码。")
+            with self.store.transaction():
+                rows = list(self.store.db.query("select * from invites where code = ?", [code]))
+                if not rows:
+                    raise StaffError("邀请码无效，请核对后重新输入，或向管理员索取新的邀请码。")
+                invite = rows[0]
+                if invite["used_by"] is not None:
+                    raise StaffError("该邀请码已被使用过，每个邀请码只能使用一次。请向管理员索取新的邀请码。")
+                if self.now() >= dt.datetime.fromisoformat(invite["expires_at"]):
+                    raise StaffError("该邀请码已过期，请向管理员索取新的邀请码。")
+                self.store.db["invites"].update(code, {
+                    "used_by": user_id, "used_at": self.now().isoformat(timespec="seconds")})
+                self._put_staff(user_id, invite["district"], invite["created_by"])
+            note["detail"] = invite["district"]
+        return self.role(user_id)
+
+
+__all__ = ["ADMIN", "CITY_WIDE", "NOBODY", "NotAllowed", "Role", "StaffError", "StaffService",
+           "district_choices", "migrate_staff", "normalize_code", "unknown_district_message"]
