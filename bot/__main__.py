@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check_cmd.register(sub)
     admin_cmd.register(sub)
+    admin_cmd.register_staff(sub)
     return parser
 
 

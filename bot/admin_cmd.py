@@ -178,3 +178,101 @@ def register(sub) -> None:
 
 def argparse_at_help() -> str:
     return "把“现在”设为这个时刻（Asia/Shanghai），如 \"2027-05-24 09:00\""
+
+
+# -- district staff, broadcasts and the audit log (run by an operator on the server) -----------
+
+OPERATOR = 0  # the audit log's user id for the command line: the person at the server's console
+
+
+def cmd_staff(args) -> int:
+    from reminders.staff import StaffError
+
+    svc = _services(args)
+    staff = svc.staff
+    # The operator acts as an administrator for this one call; the audit log records it as 0.
+    staff.admins = set(staff.admins) | {OPERATOR}
+    try:
+        if args.staff_command == "grant":
+            if args.user_id is None or not args.district:
+                return _fail("用法：python -m bot staff grant USER_ID 区名（或“全市”）")
+            role = staff.grant(OPERATOR, args.user_id, args.district)
+            print(f"已授予用户 {args.user_id} {role.district}的通知发布权限。")
+        elif args.staff_command == "revoke":
+            if args.user_id is None:
+                return _fail("用法：python -m bot staff revoke USER_ID")
+            staff.revoke(OPERATOR, args.user_id)
+            print(f"已撤销用户 {args.user_id} 的权限。")
+        else:
+            rows = staff.list_staff(OPERATOR, include_revoked=True)
+            for r in rows:
+                print(json.dumps(r, ensure_ascii=False) if args.json else
+                      f"{r['user_id']}  {r['district']}  {'有效' if r['active'] else '已撤销'}  授权于 {r['granted_at'][:16]}")
+            if not rows and not args.json:
+                print("没有工作人员。")
+    except StaffError as exc:
+        return _fail(exc.message)
+    return 0
+
+
+def cmd_broadcast(args) -> int:
+    from reminders.broadcast import BroadcastError
+
+    svc = _services(args)
+    try:
+        if args.broadcast_command == "show":
+            if args.id is None:
+                return _fail("用法：python -m bot broadcast show ID")
+            row = svc.broadcasts.show(args.id)
+            row = {**row, **{k: v for k, v in svc.broadcasts.status(args.id).items() if k not in row}}
+            print(json.dumps(row, ensure_ascii=False, indent=2, default=str))
+            return 0
+        with svc.store.lock:
+            rows = list(svc.store.db.query(
+                "select id, author_id, district, template_id, template_version, status, scheduled_at, created, "
+                "recipients from broadcasts order by id"))
+    except BroadcastError as exc:
+        return _fail(exc.message)
+    for r in rows:
+        print(json.dumps(r, ensure_ascii=False) if args.json else
+              f"#{r['id']}  {r['status']}  {r['district']}  模板 {r['template_id'] or '自撰'}"
+              f"{' v' + str(r['template_version']) if r['template_version'] else ''}  收件 {r['recipients'] or 0}  {r['created'][:16]}")
+    if not rows and not args.json:
+        print("还没有通知。")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    svc = _services(args)
+    rows = svc.staff.audit_log(limit=args.limit, user_id=args.user)
+    for r in rows:
+        print(json.dumps(r, ensure_ascii=False) if args.json else
+              f"{r['at'][:19]}  用户 {r['user_id']}  {r['action']}  {r['target'] or ''}  "
+              f"{'允许' if r['allowed'] else '拒绝'}  {r['detail'] or ''}")
+    if not rows and not args.json:
+        print("审计记录为空。")
+    return 0
+
+
+def register_staff(sub) -> None:
+    p = sub.add_parser("staff", help="工作人员：grant 授权、revoke 撤销、list 名单")
+    p.add_argument("staff_command", choices=["grant", "revoke", "list"])
+    p.add_argument("user_id", nargs="?", type=int)
+    p.add_argument("district", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_staff)
+
+    p = sub.add_parser("broadcast", help="通知：list 全部，show ID 详情与送达统计")
+    p.add_argument("broadcast_command", choices=["list", "show"])
+    p.add_argument("id", nargs="?", type=int)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_broadcast)
+
+    p = sub.add_parser("audit", help="审计记录：每次授权和发布的尝试（允许或拒绝）")
+    p.add_argument("--user", type=int)
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_audit)

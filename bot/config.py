@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("telegram", "webhook_listen", str, "127.0.0.1", "address the webhook server binds"),
     Setting("telegram", "webhook_port", int, 8443, "port the webhook server binds"),
     Setting("telegram", "poll_timeout", int, 30, "long-polling timeout in seconds"),
+    Setting("staff", "admins", list, [], "Telegram user ids of the administrators"),
     Setting("reminders", "sweep_seconds", int, 30, "how often due reminders are looked for"),
     Setting("reminders", "replan_time", str, "00:10", "daily re-plan of every subscriber (HH:MM)"),
     Setting("outbox", "global_rate", (int, float), 30.0, "messages per second at most, overall"),
@@ -116,6 +117,8 @@ def load_config(path: str | os.PathLike | None = None, environ: dict | None = No
     m = cfg["matching"]
     if not 0 <= m["suggest_threshold"] <= m["answer_threshold"] <= 100:
         raise ConfigError("配置项 [matching]：需要 0 ≤ suggest_threshold ≤ answer_threshold ≤ 100")
+    if not all(isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in cfg["staff"]["admins"]):
+        raise ConfigError("配置项 [staff] admins 应是 Telegram 用户 ID（正整数）的列表")
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", cfg["reminders"]["replan_time"]):
         raise ConfigError("配置项 [reminders] replan_time 应写成 00:10 这样的 24 小时制时间")
     if cfg["reminders"]["sweep_seconds"] < 1 or cfg["outbox"]["global_rate"] <= 0 \

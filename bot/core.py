@@ -20,6 +20,7 @@ import jinja2
 
 from bot.messages import Button, Document, Incoming, Reply
 from bot.profile_flow import ProfileFlow
+from bot.staff_flow import StaffFlow
 from knowledge.clock import Clock, SystemClock, today
 from knowledge.ics import to_ics
 from knowledge.loader import Entry, KnowledgeBase, cite_for
@@ -44,6 +45,7 @@ class Command:
     description: str
     handler: str  # Dialogue method name
     console_only: bool = False
+    staff_only: bool = False  # listed only to administrators and district staff
 
 
 # One declarative list: /help, the console's help and Telegram's setMyCommands all read it.
@@ -59,6 +61,15 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", "退出当前操作（不保存）", "cmd_cancel"),
     Command("forget", "删除我的全部数据", "cmd_forget"),
     Command("quit", "退出控制台对话", "cmd_quit", console_only=True),
+    Command("whoami", "查看我的用户 ID 和身份", "cmd_whoami", staff_only=True),
+    Command("staff", "用邀请码开通工作人员权限：/staff 邀请码", "cmd_staff", staff_only=True),
+    Command("broadcast", "发布通知（工作人员）", "cmd_broadcast", staff_only=True),
+    Command("broadcast_status", "查看通知发送进度：/broadcast_status [编号]", "cmd_broadcast_status", staff_only=True),
+    Command("broadcast_cancel", "取消待发送的通知：/broadcast_cancel 编号", "cmd_broadcast_cancel", staff_only=True),
+    Command("grant", "授予权限（管理员）：/grant 用户ID 区名", "cmd_grant", staff_only=True),
+    Command("invite", "生成邀请码（管理员）：/invite 区名 [天数]", "cmd_invite", staff_only=True),
+    Command("revoke", "撤销权限（管理员）：/revoke 用户ID", "cmd_revoke", staff_only=True),
+    Command("staff_list", "工作人员名单（管理员）", "cmd_staff_list", staff_only=True),
 )
 
 
@@ -101,7 +112,7 @@ def html_to_text(markup: str) -> str:
 class Dialogue:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher, context: ContextStore | None = None,
                  channel: str = "telegram", store=None, clock: Clock | None = None,
-                 params: Params | None = None, reminders=None):
+                 params=None, reminders=None, staff=None, broadcasts=None):
         self.kb = kb
         self.matcher = matcher
         self.store = store
@@ -111,6 +122,8 @@ class Dialogue:
         self.params = params or Params()
         self.env = make_env()
         self.reminders = reminders
+        self.staff_flow = (StaffFlow(store, staff, broadcasts, kb, self.clock)
+                           if staff is not None and broadcasts is not None else None)
         self.profile = ProfileFlow(store, kb, self.today, on_saved=self._profile_saved) if store is not None else None
         # Button prefixes; handlers take (message, the rest of the data).
         self.callbacks: dict[str, Callable[[Incoming, str], list[Reply]]] = {
@@ -124,6 +137,7 @@ class Dialogue:
             "fg": self.cb_forget,
             "st": self.cb_settings,
             "rm": self.cb_reminder,
+            "bc": self.cb_broadcast,
         }
 
     def today(self):
@@ -141,21 +155,29 @@ class Dialogue:
         text = (msg.text or "").strip()
         if text.startswith("/"):
             name = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
-            for c in self.commands():
+            for c in self.commands(include_staff=True):
                 if c.name == name:
                     return getattr(self, c.handler)(msg)
             return [Reply(f"没有这个命令：{html.escape(text.split()[0])}。发送 /help 查看可用命令。")]
-        if self.profile is not None and self.profile.active(msg.chat_id):
+        conv = self.store.get_conversation(msg.chat_id) if self.store is not None else None
+        if conv is not None:
+            if conv[0].startswith("bc_") and self.staff_flow is not None:
+                return self.staff_flow.on_text(msg)
             return self.profile.on_text(msg)
         return self.ask(msg)
 
-    def commands(self) -> tuple[Command, ...]:
+    def commands(self, include_staff: bool = False) -> tuple[Command, ...]:
+        """The commands of this channel; staff commands only when asked for (they all still work)."""
         needs_store = {"profile", "deadlines", "cancel", "forget"}
         needs_reminders = {"subscribe", "unsubscribe", "settings"}
         return tuple(c for c in COMMANDS
                      if (self.channel == "console" or not c.console_only)
                      and (self.store is not None or c.name not in needs_store)
-                     and (self.reminders is not None or c.name not in needs_reminders))
+                     and (self.reminders is not None or c.name not in needs_reminders)
+                     and (not c.staff_only or (include_staff and self.staff_flow is not None)))
+
+    def _is_staff(self, user_id: int) -> bool:
+        return self.staff_flow is not None and self.staff_flow.staff.role(user_id).kind != "none"
 
     def render(self, template: str, **values) -> str:
         return self.env.get_template(template).render(kb=self.kb, **values).strip()
@@ -248,7 +270,7 @@ class Dialogue:
         return [Reply(self.render("start.html"), self.main_menu())]
 
     def cmd_help(self, msg: Incoming) -> list[Reply]:
-        return [Reply(self.render("help.html", commands=self.commands()))]
+        return [Reply(self.render("help.html", commands=self.commands(include_staff=self._is_staff(msg.user_id))))]
 
     def cmd_topics(self, msg: Incoming) -> list[Reply]:
         return [replace(r, edit=False) for r in self.cb_topics(msg, "")]
@@ -260,6 +282,9 @@ class Dialogue:
         return self.profile.start(msg)
 
     def cmd_cancel(self, msg: Incoming) -> list[Reply]:
+        conv = self.store.get_conversation(msg.chat_id)
+        if conv is not None and conv[0].startswith("bc_") and self.staff_flow is not None:
+            return self.staff_flow.on_button(msg, "cancel")
         return self.profile.cancel(msg)
 
     def _evaluate(self, user_id: int):
@@ -267,7 +292,8 @@ class Dialogue:
         if not data:
             return None, None
         profile = parse_profile(data, self.today(), [d.name for d in self.kb.districts])
-        return profile, evaluate(profile, self.today(), self.params)
+        params = self.params() if callable(self.params) else self.params
+        return profile, evaluate(profile, self.today(), params)
 
     def cmd_deadlines(self, msg: Incoming) -> list[Reply]:
         try:
@@ -430,6 +456,46 @@ class Dialogue:
             buttons = ((Button("查看通知原文", f"v:{entry.id}"),),) if entry else ()
             return [Reply(body, buttons)]
         return [Reply("这个按钮已失效。")]
+
+
+    # -- district staff ---------------------------------------------------------------------
+
+    def _staff(self, method: str, msg: Incoming) -> list[Reply]:
+        if self.staff_flow is None:
+            return [Reply("此处不支持工作人员功能。")]
+        return getattr(self.staff_flow, method)(msg)
+
+    def cmd_whoami(self, msg: Incoming) -> list[Reply]:
+        return self._staff("whoami", msg)
+
+    def cmd_staff(self, msg: Incoming) -> list[Reply]:
+        return self._staff("redeem", msg)
+
+    def cmd_grant(self, msg: Incoming) -> list[Reply]:
+        return self._staff("grant", msg)
+
+    def cmd_invite(self, msg: Incoming) -> list[Reply]:
+        return self._staff("invite", msg)
+
+    def cmd_revoke(self, msg: Incoming) -> list[Reply]:
+        return self._staff("revoke", msg)
+
+    def cmd_staff_list(self, msg: Incoming) -> list[Reply]:
+        return self._staff("staff_list", msg)
+
+    def cmd_broadcast(self, msg: Incoming) -> list[Reply]:
+        return self._staff("start", msg)
+
+    def cmd_broadcast_status(self, msg: Incoming) -> list[Reply]:
+        return self._staff("status", msg)
+
+    def cmd_broadcast_cancel(self, msg: Incoming) -> list[Reply]:
+        return self._staff("cancel_command", msg)
+
+    def cb_broadcast(self, msg: Incoming, arg: str) -> list[Reply]:
+        if self.staff_flow is None:
+            return [Reply("此处不支持工作人员功能。")]
+        return self.staff_flow.on_button(msg, arg)
 
 
 LEAD_CHOICES = (30, 14, 7, 3, 1)

@@ -93,7 +93,8 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     chat_id = update.effective_chat.id
     async with _chat_lock(context, chat_id):
-        replies = services.dialogue.handle(Incoming(chat_id, update.effective_user.id, text))
+        # In a worker thread: a 20,000-recipient fan-out must not stall every other chat.
+        replies = await asyncio.to_thread(services.dialogue.handle, Incoming(chat_id, update.effective_user.id, text))
         await send_replies(context.bot, chat_id, replies)
 
 
@@ -104,7 +105,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
     async with _chat_lock(context, chat_id):
-        replies = services.dialogue.handle(Incoming(chat_id, query.from_user.id, callback=query.data or ""))
+        replies = await asyncio.to_thread(services.dialogue.handle,
+                                          Incoming(chat_id, query.from_user.id, callback=query.data or ""))
         await send_replies(context.bot, chat_id, replies, edit_message=query.message)
 
 
@@ -146,17 +148,11 @@ def make_bot(config: dict, token: str):
 
 
 def make_outbox(services: Services, bot):
-    """The one sender of every push, at the configured rates, marking blocked users."""
+    """The one sender of every push: the services' outbox, now delivering through this bot."""
     from bot.telegram_sender import TelegramSender
-    from reminders.outbox import Outbox
 
-    cfg = services.config["outbox"]
-    outbox = Outbox(services.store, TelegramSender(bot), global_rate=float(cfg["global_rate"]),
-                    per_chat_interval=float(cfg["per_chat_interval"]), max_attempts=cfg["max_attempts"],
-                    backoff_cap=float(cfg["backoff_cap"]), now=services.clock.now,
-                    on_blocked=lambda user_id, chat_id: services.reminders.mark_blocked(user_id, chat_id))
-    services.reminders.outbox = outbox
-    return outbox
+    services.outbox.sender = TelegramSender(bot)
+    return services.outbox
 
 
 async def start_reminders(application: Application) -> None:
@@ -167,7 +163,7 @@ async def start_reminders(application: Application) -> None:
     if services.reminders is None:
         return
     outbox = make_outbox(services, application.bot)
-    jobs = ReminderJobs(services.reminders, outbox, services.clock)
+    jobs = ReminderJobs(services.reminders, outbox, services.clock, extra_sweeps=(services.broadcasts.send_scheduled,))
     application.bot_data["reminder_jobs"] = jobs
     await jobs.startup()
     application.bot_data["outbox_task"] = asyncio.create_task(outbox.run_forever(poll_interval=1.0))

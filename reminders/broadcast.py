@@ -320,7 +320,8 @@ def load_templates(path: str | Path = TEMPLATES_FILE) -> dict[str, Template]:
         try:
             used, other = _scan(body)
         except jinja2.TemplateSyntaxError as exc:
-            raise DataError(file, tid, "body", f"placeholder syntax error on line {exc.lineno}: {exc.message}") from None
+            raise DataError(file, tid, "body",
+                            f"placeholder syntax error on line {exc.lineno}: {exc.message}") from None
         if other is not None:
             raise DataError(file, tid, "body", f"only bare placeholders are allowed, found {other}")
         unknown = sorted(used - set(PLACEHOLDERS))
@@ -534,7 +535,7 @@ class BroadcastService:
                 tpl = self.template(template_id)
                 body, version, needed = tpl.body, tpl.version, tpl.placeholders
             else:
-                body, version = text.strip(), None
+                body, version = (text.strip() if isinstance(text, str) else ""), None
                 validate_html(body)
                 needed = placeholders(body)
             values = self._values(values, needed)

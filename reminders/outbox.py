@@ -571,23 +571,23 @@ class Outbox:
         return added
 
     def _claim(self, row_id: int) -> _Claimed | None:
-        """Mark the row `sending` (committed) before it goes out; None if it is no longer queued."""
-        with self.store.transaction():
-            db = self.store.db
-            claimed = db.execute("update outbox set status = 'sending', attempts = coalesce(attempts, 0) + 1, "
-                                 "updated = ? where id = ? and status = 'queued'",
-                                 [_iso(self._now()), row_id]).rowcount
-            if claimed != 1:
-                return None
-            r = db.execute("select id, chat_id, user_id, html, buttons, attempts from outbox where id = ?",
-                           [row_id]).fetchone()
+        """Mark the row `sending` (committed: one statement in autocommit mode) before it goes out;
+        None if it is no longer queued."""
+        with self.store.lock:
+            rows = self.store.db.execute(
+                "update outbox set status = 'sending', attempts = coalesce(attempts, 0) + 1, updated = ? "
+                "where id = ? and status = 'queued' returning id, chat_id, user_id, html, buttons, attempts",
+                [_iso(self._now()), row_id]).fetchall()  # run to completion: that commits
+        if not rows:
+            return None
+        r = rows[0]
         buttons = [[(label, data) for label, data in row] for row in json.loads(r[4] or "[]")]
         return _Claimed(r[0], r[1], r[2], r[3], buttons, r[5])
 
     def _update(self, row_id: int, **fields: Any) -> None:
         fields["updated"] = _iso(self._now())
         names = ", ".join(f"{k} = ?" for k in fields)
-        with self.store.transaction():
+        with self.store.lock:  # one statement: atomic and committed on its own
             self.store.db.execute(f"update outbox set {names} where id = ?", [*fields.values(), row_id])
 
     async def _send(self, q: _Queue, row: _Claimed, result: dict[str, int]) -> None:

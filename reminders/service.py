@@ -45,13 +45,18 @@ class DueReminder:
 
 
 class ReminderService:
-    def __init__(self, store, params: Params, districts: Iterable[str], render: Renderer | None = None,
-                 outbox=None):
+    def __init__(self, store, params: Params | Callable[[], Params], districts: Iterable[str],
+                 render: Renderer | None = None, outbox=None):
         self.store = store
-        self.params = params
+        # A callable gives the Params of the moment: windows announced by district staff change them.
+        self._params = params
         self.districts = list(districts)
         self.render = render
         self.outbox = outbox
+
+    @property
+    def params(self) -> Params:
+        return self._params() if callable(self._params) else self._params
 
     # -- subscriptions ----------------------------------------------------------------------
 

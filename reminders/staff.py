@@ -136,8 +136,9 @@ class StaffService:
         try:
             yield note
         except Exception as exc:
-            reason = getattr(exc, "message", None) or type(exc).__name__
-            self.audit(user_id, action, note["target"], False, f"{type(exc).__name__}: {reason}")
+            reason = getattr(exc, "message", None)
+            detail = f"{type(exc).__name__}: {reason}" if reason else f"error: {type(exc).__name__}"
+            self.audit(user_id, action, note["target"], False, detail)
             raise
         self.audit(user_id, action, note["target"], True, note["detail"])
 

@@ -71,9 +71,23 @@ def _m2_reminders(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["user_id"])
 
 
+def _m3_staff(db: sqlite_utils.Database) -> None:
+    from reminders.staff import migrate_staff  # the tables are described where they are used
+
+    migrate_staff(db)
+
+
+def _m4_broadcasts(db: sqlite_utils.Database) -> None:
+    from reminders.broadcast import migrate_broadcasts
+
+    migrate_broadcasts(db)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
     ("001_core", _m1_core),
     ("002_reminders", _m2_reminders),
+    ("003_staff", _m3_staff),
+    ("004_broadcasts", _m4_broadcasts),
 )
 
 
@@ -193,6 +207,7 @@ class Store:
         ("subscriptions", "user_id"),
         ("reminders", "user_id"),
         ("outbox", "user_id"),
+        ("staff", "user_id"),  # rights can be granted again; the audit log is kept for accountability
     )
 
     def forget_user(self, user_id: int, chat_id: int | None = None) -> int:

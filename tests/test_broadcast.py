@@ -45,7 +45,7 @@ class NeverSender:
 
 # --- wiring -------------------------------------------------------------------------------------
 
-MIGRATE = (*MIGRATIONS, ("003_staff", migrate_staff), ("004_broadcasts", migrate_broadcasts))
+MIGRATE = MIGRATIONS  # 003_staff and 004_broadcasts are registered in reminders/store.py
 
 
 class World:
@@ -368,6 +368,8 @@ def test_a_failed_fan_out_leaves_nothing_behind(world, monkeypatch):
     with pytest.raises(RuntimeError):
         world.bc.send(HAIDIAN, bid)
     assert calls and world.outbox_rows() == [] and world.bc.show(bid)["status"] == "draft"
+    row = world.audit()[-1]
+    assert (row["action"], row["allowed"], row["detail"]) == ("broadcast_send", 0, "error: RuntimeError")
     monkeypatch.undo()
     assert world.bc.send(HAIDIAN, bid) == 3
 

@@ -40,8 +40,7 @@ def clock():
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "bot.db", migrations=(*MIGRATIONS, ("003_staff", migrate_staff),
-                                               ("004_broadcasts", migrate_broadcasts)))
+    s = Store(tmp_path / "bot.db", migrations=MIGRATIONS)
     yield s
     s.close()
 

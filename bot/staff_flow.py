@@ -1,0 +1,330 @@
+"""District staff in chat: rights (/grant, /invite, /staff, /revoke, /staff_list) and /broadcast.
+
+/broadcast is a state machine kept in the `conversations` table like /profile (states `bc_*`):
+source (a template or one's own text) → deadline when the text uses {{ deadline }} → district
+(city-wide staff only) → tiers and plans → optionally the 小巨人 window (city-wide only) →
+preview for one real recipient with the count → test to oneself / send now / schedule / cancel.
+Every decision is the services' (reminders/staff.py, reminders/broadcast.py), which audit each
+attempt; this module only asks and shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import unicodedata
+from dataclasses import replace
+
+from bot.messages import Button, Incoming, Reply
+from bot.profile_flow import DateInputError, _rows, parse_user_date
+from knowledge.clock import ZONE
+from knowledge.profile import TIER_NAMES, TIERS
+from reminders.broadcast import BroadcastError, placeholders, validate_html
+from reminders.staff import CITY_WIDE, StaffError
+
+_WINDOW_RE = re.compile(r"^\s*(\S+)\s*(?:至|到|-|~|—|～)\s*(\S+)\s*$")
+_WHEN_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*[:：点]\s*(\d{2})?\s*分?\s*$")
+
+
+def parse_when(text: str) -> dt.datetime:
+    m = _WHEN_RE.match(unicodedata.normalize("NFKC", text or ""))
+    if not m:
+        raise DateInputError("没能识别这个时间。请按这样的格式输入：2027-05-01 09:00")
+    try:
+        return dt.datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                           int(m.group(5) or 0), tzinfo=ZONE)
+    except ValueError:
+        raise DateInputError("这个时间不存在。请重新输入，例如：2027-05-01 09:00") from None
+
+
+class StaffFlow:
+    def __init__(self, store, staff, broadcasts, kb, clock):
+        self.store, self.staff, self.broadcasts, self.kb, self.clock = store, staff, broadcasts, kb, clock
+        self.districts = [d.name for d in kb.districts]
+
+    # -- rights -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _args(msg: Incoming) -> list[str]:
+        return (msg.text or "").split()[1:]
+
+    def _guard(self, fn) -> list[Reply]:
+        try:
+            return fn()
+        except (StaffError, BroadcastError) as exc:
+            return [Reply(html.escape(exc.message))]
+
+    def whoami(self, msg: Incoming) -> list[Reply]:
+        role = self.staff.role(msg.user_id)
+        what = {"admin": "管理员", "staff": f"{role.district}工作人员", "none": "企业用户"}[role.kind]
+        return [Reply(f"您的 Telegram 用户 ID：<code>{msg.user_id}</code>（身份：{html.escape(what)}）")]
+
+    def grant(self, msg: Incoming) -> list[Reply]:
+        args = self._args(msg)
+
+        def run():
+            if len(args) != 2 or not args[0].isdigit():
+                self.staff.audit(msg.user_id, "grant", " ".join(args), False, "bad arguments")
+                return [Reply("用法：/grant 用户ID 区名（如 /grant 123456789 海淀区；全市权限写“全市”）")]
+            role = self.staff.grant(msg.user_id, int(args[0]), args[1])
+            return [Reply(f"已授予用户 {int(args[0])} {html.escape(role.district)}的通知发布权限。")]
+        return self._guard(run)
+
+    def invite(self, msg: Incoming) -> list[Reply]:
+        args = self._args(msg)
+
+        def run():
+            if not args or len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
+                self.staff.audit(msg.user_id, "invite", " ".join(args), False, "bad arguments")
+                return [Reply("用法：/invite 区名 [有效天数]（如 /invite 海淀区 7）")]
+            days = int(args[1]) if len(args) == 2 else 7
+            code = self.staff.create_invite(msg.user_id, args[0], days)
+            return [Reply(f"邀请码：<code>{code}</code>（{html.escape(args[0])}，{days} 天内有效，只能使用一次）。"
+                          f"请工作人员向本助手发送 /staff {code}")]
+        return self._guard(run)
+
+    def redeem(self, msg: Incoming) -> list[Reply]:
+        args = self._args(msg)
+
+        def run():
+            if len(args) != 1:
+                self.staff.audit(msg.user_id, "redeem", "", False, "no code")
+                return [Reply("用法：/staff 邀请码")]
+            role = self.staff.redeem(msg.user_id, args[0])
+            return [Reply(f"欢迎！您已获得{html.escape(role.district)}的通知发布权限。发送 /broadcast 发布通知。")]
+        return self._guard(run)
+
+    def revoke(self, msg: Incoming) -> list[Reply]:
+        args = self._args(msg)
+
+        def run():
+            if len(args) != 1 or not args[0].isdigit():
+                self.staff.audit(msg.user_id, "revoke", " ".join(args), False, "bad arguments")
+                return [Reply("用法：/revoke 用户ID")]
+            self.staff.revoke(msg.user_id, int(args[0]))
+            return [Reply(f"已撤销用户 {int(args[0])} 的通知发布权限。")]
+        return self._guard(run)
+
+    def staff_list(self, msg: Incoming) -> list[Reply]:
+        def run():
+            rows = self.staff.list_staff(msg.user_id)
+            if not rows:
+                return [Reply("目前没有工作人员。用 /grant 或 /invite 添加。")]
+            lines = ["<b>工作人员</b>"] + [f"{r['user_id']} · {html.escape(r['district'])} · 授权于 {r['granted_at'][:10]}"
+                                           for r in rows]
+            return [Reply("\n".join(lines))]
+        return self._guard(run)
+
+    # -- /broadcast -------------------------------------------------------------------------
+
+    def start(self, msg: Incoming) -> list[Reply]:
+        role = self.staff.role(msg.user_id)
+        if not role.is_staff:
+            self.staff.audit(msg.user_id, "broadcast_start", "", False, "not staff")
+            return [Reply("抱歉，只有经授权的区级中小企业主管部门工作人员可以发布通知。如需开通，请联系管理员。")]
+        draft = {"district": None if role.city_wide else role.district, "tiers": [], "plans": []}
+        return self._goto(msg, "bc_source", draft)
+
+    def _goto(self, msg: Incoming, state: str, draft: dict, note: str = "", edit: bool = False) -> list[Reply]:
+        self.store.put_conversation(msg.chat_id, msg.user_id, state, draft)
+        reply = self._prompt(state, draft, note)
+        return [replace(reply, edit=True) if edit else reply]
+
+    def _after_content(self, msg: Incoming, draft: dict) -> list[Reply]:
+        body = draft.get("text") or self.broadcasts.template(draft["template"]).body
+        if "deadline" in placeholders(body) and not draft.get("deadline"):
+            return self._goto(msg, "bc_deadline", draft)
+        if draft["district"] is None:
+            return self._goto(msg, "bc_district", draft)
+        return self._goto(msg, "bc_tiers", draft)
+
+    def _prompt(self, state: str, draft: dict, note: str = "") -> Reply:
+        lines = [html.escape(note)] if note else []
+        buttons: tuple = ()
+        if state == "bc_source":
+            lines.append("<b>发布通知</b>：请选择模板，或自己撰写。")
+            buttons = tuple((Button(t.name, f"bc:tpl:{t.id}"),) for t in self.broadcasts.templates.values())
+            buttons += ((Button("自己撰写", "bc:own"),), (Button("取消", "bc:cancel"),))
+        elif state == "bc_text":
+            lines.append("请发送通知正文。可用 &lt;b&gt;粗体&lt;/b&gt; 等 Telegram HTML；"
+                         "可用占位符 {{ enterprise }}（企业名称）、{{ district }}（所在区）、{{ deadline }}（截止日期）。")
+        elif state == "bc_deadline":
+            lines.append("这份通知有截止日期，请输入，例如：2027-05-25")
+        elif state == "bc_district":
+            lines.append("发给哪个区的企业？")
+            buttons = _rows([Button(n, f"bc:d:{i}") for i, n in enumerate(self.districts)], 3)
+            buttons += ((Button("全市", "bc:d:all"),),)
+        elif state == "bc_tiers":
+            lines.append("发给哪些企业？可多选：持有的称号、计划申报的称号；都不选就是所在区的全部订阅企业。")
+            buttons = tuple((Button(("✅ " if t in draft["tiers"] else "") + "持有：" + TIER_NAMES[t], f"bc:t:{t}"),)
+                            for t in TIERS)
+            buttons += tuple((Button(("✅ " if t in draft["plans"] else "") + "计划申报：" + TIER_NAMES[t], f"bc:p:{t}"),)
+                             for t in TIERS)
+            buttons += ((Button("完成", "bc:t:done"),),)
+        elif state == "bc_window":
+            lines.append("这份通知是否同时公布国家专精特新“小巨人”申报窗口？公布后，订阅企业的提醒会按新日期重新安排。")
+            buttons = ((Button("公布申报窗口", "bc:w:yes"), Button("不需要", "bc:w:no")),)
+        elif state == "bc_window_dates":
+            lines.append("请输入申报窗口的起止日期，例如：2027-04-25 至 2027-05-25")
+        elif state == "bc_when":
+            lines.append("请输入发送时间（北京时间），例如：2027-05-01 09:00")
+        return Reply("\n".join(lines), buttons)
+
+    def on_text(self, msg: Incoming) -> list[Reply]:
+        state, draft = self.store.get_conversation(msg.chat_id)
+        text = (msg.text or "").strip()
+        today = self.clock.now().astimezone(ZONE).date()
+        if state == "bc_text":
+            try:
+                validate_html(text)
+                placeholders(text)
+            except BroadcastError as exc:
+                return [self._prompt(state, draft, f"正文有问题：{exc.message}")]
+            draft["text"] = text
+            return self._after_content(msg, draft)
+        if state == "bc_deadline":
+            try:
+                deadline = parse_user_date(text)
+            except DateInputError as exc:
+                return [self._prompt(state, draft, str(exc))]
+            if deadline < today:
+                return [self._prompt(state, draft, "截止日期已经过去了，请重新输入。")]
+            draft["deadline"] = deadline.isoformat()
+            return self._after_content(msg, draft)
+        if state == "bc_window_dates":
+            m = _WINDOW_RE.match(unicodedata.normalize("NFKC", text))
+            try:
+                if not m:
+                    raise DateInputError("请按“2027-04-25 至 2027-05-25”的格式输入。")
+                start, end = parse_user_date(m.group(1)), parse_user_date(m.group(2))
+            except DateInputError as exc:
+                return [self._prompt(state, draft, str(exc))]
+            if end < start or start.year != end.year:
+                return [self._prompt(state, draft, "结束日期不能早于开始日期，且两者须在同一年。")]
+            draft["window"] = {"kind": "giant", "year": start.year, "start": start.isoformat(), "end": end.isoformat()}
+            return self._create(msg, draft)
+        if state == "bc_when":
+            try:
+                when = parse_when(text)
+            except DateInputError as exc:
+                return [self._prompt(state, draft, str(exc))]
+            return self._guard(lambda: self._schedule(msg, draft, when))
+        return [Reply("请点选上方的按钮，或发送 /cancel 退出。")]
+
+    def on_button(self, msg: Incoming, arg: str) -> list[Reply]:
+        conv = self.store.get_conversation(msg.chat_id)
+        action, _, value = arg.partition(":")
+        if action == "cancel":
+            return self._cancel(msg, conv)
+        if conv is None or not conv[0].startswith("bc_"):
+            return [Reply("这次发布已经结束。发送 /broadcast 重新开始。")]
+        state, draft = conv
+        if action == "tpl" and state == "bc_source" and value in self.broadcasts.templates:
+            draft["template"] = value
+            return self._after_content(msg, draft)
+        if action == "own" and state == "bc_source":
+            return self._goto(msg, "bc_text", draft)
+        if action == "d" and state == "bc_district":
+            if value == "all":
+                draft["district"] = CITY_WIDE
+            elif value.isdigit() and int(value) < len(self.districts):
+                draft["district"] = self.districts[int(value)]
+            else:
+                return [self._prompt(state, draft, "请点选一个区。")]
+            return self._goto(msg, "bc_tiers", draft)
+        if action in ("t", "p") and state == "bc_tiers":
+            if value == "done":
+                if self.staff.role(msg.user_id).city_wide:
+                    return self._goto(msg, "bc_window", draft)
+                return self._create(msg, draft)
+            if value in TIERS:
+                key = "tiers" if action == "t" else "plans"
+                chosen = set(draft[key]) ^ {value}
+                draft[key] = [t for t in TIERS if t in chosen]
+                return self._goto(msg, "bc_tiers", draft, edit=True)
+        if action == "w" and state == "bc_window":
+            return self._goto(msg, "bc_window_dates", draft) if value == "yes" else self._create(msg, draft)
+        if state == "bc_preview" and action in ("test", "send", "sched"):
+            bid = draft["id"]
+            if action == "test":
+                return self._guard(lambda: (self.broadcasts.send_test(msg.user_id, bid, msg.chat_id), self._woke())[1]
+                                   or [Reply("测试消息已发给您本人（带【测试】标记）。确认无误后可点“立即发送”。")])
+            if action == "send":
+                return self._guard(lambda: self._send(msg, bid))
+            return self._goto(msg, "bc_when", draft)
+        return [self._prompt(state, draft, "这个按钮已过期，请按当前的提示操作。")]
+
+    # -- the actions ------------------------------------------------------------------------
+
+    def _woke(self):
+        self.broadcasts.outbox.wake()
+        return None
+
+    def _create(self, msg: Incoming, draft: dict) -> list[Reply]:
+        def run():
+            values = {"deadline": draft["deadline"]} if draft.get("deadline") else {}
+            bid = self.broadcasts.create(msg.user_id, draft["district"], draft["tiers"], draft["plans"],
+                                         draft.get("template"), draft.get("text"), values, draft.get("window"))
+            draft["id"] = bid
+            self.store.put_conversation(msg.chat_id, msg.user_id, "bc_preview", draft)
+            preview, count, sample = self.broadcasts.preview(msg.user_id, bid)
+            head = (f"<b>预览</b>（第 {bid} 号通知，按一位真实收件企业生成）· 收件企业：{count} 家"
+                    + ("" if sample else "（目前没有符合条件的订阅企业）"))
+            rows = ((Button("发给自己测试", "bc:test"),), (Button("立即发送", "bc:send"), Button("定时发送", "bc:sched")),
+                    (Button("取消", "bc:cancel"),))
+            return [Reply(head), Reply(preview, rows)]
+        replies = self._guard(run)
+        if "id" not in draft:
+            self.store.clear_conversation(msg.chat_id)
+        return replies
+
+    def _send(self, msg: Incoming, bid: int) -> list[Reply]:
+        count = self.broadcasts.send(msg.user_id, bid)
+        self.store.clear_conversation(msg.chat_id)
+        self._woke()
+        return [Reply(f"第 {bid} 号通知已开始发送给 {count} 家订阅企业。发送 /broadcast_status {bid} 查看进度。")]
+
+    def _schedule(self, msg: Incoming, draft: dict, when: dt.datetime) -> list[Reply]:
+        at = self.broadcasts.schedule(msg.user_id, draft["id"], when)
+        self.store.clear_conversation(msg.chat_id)
+        return [Reply(f"第 {draft['id']} 号通知将于 {at.astimezone(ZONE).strftime('%Y-%m-%d %H:%M')} 发送。"
+                      f"发送前可用 /broadcast_cancel {draft['id']} 取消。")]
+
+    def _cancel(self, msg: Incoming, conv) -> list[Reply]:
+        if conv and conv[0].startswith("bc_") and conv[1].get("id"):
+            self._guard(lambda: self.broadcasts.cancel(msg.user_id, conv[1]["id"]))
+        if conv and conv[0].startswith("bc_"):
+            self.store.clear_conversation(msg.chat_id)
+        return [Reply("已取消，通知没有发送。")]
+
+    def cancel_command(self, msg: Incoming) -> list[Reply]:
+        args = self._args(msg)
+        if len(args) != 1 or not args[0].isdigit():
+            return [Reply("用法：/broadcast_cancel 通知编号")]
+        return self._guard(lambda: (self.broadcasts.cancel(msg.user_id, int(args[0])),
+                                    [Reply(f"第 {int(args[0])} 号通知已取消。")])[1])
+
+    def status(self, msg: Incoming) -> list[Reply]:
+        args = self._args(msg)
+
+        def run():
+            if args and not args[0].isdigit():
+                return [Reply("用法：/broadcast_status [通知编号]")]
+            if args:
+                bid = int(args[0])
+            else:
+                mine = self.broadcasts.list(msg.user_id)
+                if not mine:
+                    return [Reply("还没有发布过通知。")]
+                bid = max(r["id"] for r in mine)
+            st = self.broadcasts.status(bid, msg.user_id)
+            state = {"draft": "草稿", "scheduled": "待发送", "sending": "发送中", "done": "已完成",
+                     "cancelled": "已取消"}.get(st["status"], st["status"])
+            lines = [f"<b>第 {bid} 号通知</b>（{html.escape(st['district'])}）：{state}",
+                     f"收件企业 {st['recipients'] or 0} 家；已送达 {st['sent']}，发送中 {st['queued'] + st['sending']}，"
+                     f"失败 {st['failed']}，已屏蔽本助手 {st['blocked']}"]
+            if st.get("scheduled_at") and st["status"] == "scheduled":
+                lines.append(f"计划发送时间：{st['scheduled_at'][:16].replace('T', ' ')}")
+            return [Reply("\n".join(lines))]
+        return self._guard(run)
