@@ -139,12 +139,13 @@ def _file_url(base_url: str) -> str:
     return base_url[:-len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
 
 
-def make_bot(config: dict, token: str):
-    """A plain Bot for the CLI (send-due), at the configured Bot API address."""
+def make_bot(config: dict, token: str, base_url: str | None = None):
+    """A plain Bot (CLI send-due, tests), at the configured Bot API address, on aiohttp."""
     from telegram import Bot
 
-    base_url = config["telegram"]["api_base_url"]
-    return Bot(token, base_url=base_url, base_file_url=_file_url(base_url))
+    base_url = base_url or config["telegram"]["api_base_url"]
+    return Bot(token, base_url=base_url, base_file_url=_file_url(base_url),
+               request=AiohttpRequest(connection_pool_size=32))
 
 
 def make_outbox(services: Services, bot):
@@ -193,7 +194,7 @@ def build_application(services: Services, token: str, base_url: str | None = Non
     # Several updates at once (different chats); a per-chat lock keeps each chat in order.
     # Networking on aiohttp (bot/aiohttp_request.py says why); long polling gets its own session.
     application = (builder.token(token).concurrent_updates(16)
-                   .request(AiohttpRequest(connection_pool_size=16))
+                   .request(AiohttpRequest(connection_pool_size=32))
                    .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=5.0)).base_url(base_url).base_file_url(base_file_url)
                    .post_init(post_init).post_stop(post_stop).build())
     application.bot_data["services"] = services

@@ -511,20 +511,20 @@ class Outbox:
                 if len(q.busy) >= self.concurrency:
                     await self._wait(None)
                     continue
+                if q.idle():
+                    if not scan and self._load(q, mono, scan=True):  # one last look before idling
+                        continue
+                    if stop_when_idle:
+                        break
+                    await self._wait(next_scan - mono)
+                    continue
                 pace = self._pacer.delay(mono)
                 if pace is None or pace > 0:
                     await self._wait(pace)
                     continue
                 picked = q.pick(mono)
-                if picked is None:
-                    if q.idle():
-                        if self._load(q, mono, scan=True):
-                            continue
-                        if stop_when_idle:
-                            break
-                        await self._wait(next_scan - mono)
-                    else:
-                        await self._wait(q.next_event(mono))
+                if picked is None:  # every chat with rows is cooling or busy, or retries wait
+                    await self._wait(q.next_event(mono))
                     continue
                 row_id, chat = picked
                 row = self._claim(row_id)
@@ -539,8 +539,9 @@ class Outbox:
         finally:
             if tasks:  # let what is in flight be answered and recorded; never abandon a send
                 await asyncio.gather(*list(tasks), return_exceptions=True)
-        log.info("outbox drained: %(sent)d sent, %(failed)d failed, %(blocked)d blocked, "
-                 "%(retried)d retried, %(rate_limited)d rate-limited", result)
+        log.log(logging.INFO if any(result.values()) else logging.DEBUG,
+                "outbox drained: %(sent)d sent, %(failed)d failed, %(blocked)d blocked, "
+                "%(retried)d retried, %(rate_limited)d rate-limited", result)
         return result
 
     def _load(self, q: _Queue, mono: float, scan: bool) -> int:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from telegram import Bot  # noqa: E402
 
 from bot.app import build  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.telegram_app import make_outbox  # noqa: E402
+from bot.telegram_app import make_bot, make_outbox  # noqa: E402
 from knowledge.clock import ZONE, FixedClock  # noqa: E402
 from reminders.scheduler import ReminderJobs  # noqa: E402
 
@@ -28,7 +27,7 @@ async def main(mode: str) -> None:
     config["outbox"]["global_rate"] = 1000.0
     clock = FixedClock(dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE))
     services = build(config, clock=clock)
-    bot = Bot(os.environ["FAKE_TOKEN"], base_url=os.environ["FAKE_BASE_URL"])
+    bot = make_bot(config, os.environ["FAKE_TOKEN"], os.environ["FAKE_BASE_URL"])
     await bot.initialize()
     outbox = make_outbox(services, bot)
     jobs = ReminderJobs(services.reminders, outbox, clock)

@@ -17,10 +17,13 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
 from bot.aiohttp_request import AiohttpRequest
 from bot.telegram_sender import TelegramSender
 from knowledge.clock import ZONE, FixedClock
-from reminders.outbox import Outbox, OutboxError, OutgoingMessage
+from reminders.outbox import (Outbox, OutboxError, OutgoingMessage, SendBlocked, SendRejected, SendRetryAfter,
+                              SendTransient)
 from reminders.store import Store
 from tests.fakebotapi import FakeBotAPI
 
@@ -66,6 +69,33 @@ def row(store, key: str) -> dict:
 
 def send_requests(fake) -> list[dict]:
     return [r for r in fake.requests if r["method"] == "sendMessage"]
+
+
+# -- the sender's translation of python-telegram-bot's errors ------------------------------------
+
+class RaisingBot:
+    def __init__(self, exc):
+        self.exc = exc
+
+    async def send_message(self, *args, **kwargs):
+        raise self.exc
+
+
+@pytest.mark.parametrize("ptb_error, ours", [
+    (RetryAfter(3), SendRetryAfter),
+    (RetryAfter(dt.timedelta(seconds=3)), SendRetryAfter),
+    (Forbidden("Forbidden: bot was blocked by the user"), SendBlocked),
+    (Forbidden("Forbidden: user is deactivated"), SendBlocked),
+    (BadRequest("Chat not found"), SendRejected),       # a NetworkError subclass, yet permanent
+    (ChatMigrated(-100123), SendRejected),
+    (TimedOut(), SendTransient),
+    (NetworkError("Bad Gateway"), SendTransient),
+])
+async def test_the_sender_maps_each_telegram_error_to_what_the_outbox_does_next(ptb_error, ours):
+    with pytest.raises(ours) as caught:
+        await TelegramSender(RaisingBot(ptb_error)).send(A, "好", [])
+    if ours is SendRetryAfter:
+        assert caught.value.seconds == 3.0
 
 
 # -- flood control, server errors, timeouts ------------------------------------------------------

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from telegram import Bot
 
 from bot.app import build
 from bot.config import load_config
-from bot.telegram_app import make_outbox
+from bot.telegram_app import make_bot, make_outbox
 from knowledge.clock import ZONE, FixedClock
 from reminders.scheduler import ReminderJobs, install
 from reminders.store import Store
@@ -44,7 +43,7 @@ class World:
         config["outbox"]["per_chat_interval"] = 0.0  # one user gets several reminders in a row here
         self.store = Store(self.db_path)
         self.services = build(config, store=self.store, clock=self.clock)
-        self.bot = Bot(self.fake.token, base_url=self.fake.base_url)
+        self.bot = make_bot(config, self.fake.token, self.fake.base_url)
         await self.bot.initialize()
         self.outbox = make_outbox(self.services, self.bot)
         self.jobs = ReminderJobs(self.services.reminders, self.outbox, self.clock)
