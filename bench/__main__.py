@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-SUITES = ("bench.bench_qa", "bench.bench_rules", "bench.bench_bot")
+SUITES = ("bench.bench_qa", "bench.bench_rules", "bench.bench_bot", "bench.bench_outbox", "bench.bench_reminders")
 
 
 def main() -> None:

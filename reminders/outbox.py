@@ -148,8 +148,11 @@ def _check(m: OutgoingMessage) -> str:
     for row in m.buttons or ():
         out = []
         for button in row:
-            label, data = button
-            if not label or not data:
+            try:
+                label, data = button
+            except (TypeError, ValueError):
+                raise OutboxError(f"按钮须为 (文字, 数据)（{m.source_key!r}）") from None
+            if not isinstance(label, str) or not isinstance(data, str) or not label or not data:
                 raise OutboxError(f"按钮的文字和数据不能为空（{m.source_key!r}）")
             if len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
                 raise OutboxError(f"按钮数据超过 {MAX_CALLBACK_DATA} 字节（{m.source_key!r}）")

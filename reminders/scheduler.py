@@ -9,6 +9,7 @@ python-telegram-bot issue #3642), and `coalesce` folds missed runs into one.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Awaitable, Callable
@@ -33,9 +34,10 @@ class ReminderJobs:
         """Enqueue what is due now and let the outbox send it."""
         now = self.clock.now()
         try:
-            n = self.service.sweep(now)
+            # SQLite work off the event loop, so chats keep being answered meanwhile.
+            n = await asyncio.to_thread(self.service.sweep, now)
             for extra in self.extra_sweeps:
-                n += extra(now)
+                n += await asyncio.to_thread(extra, now)
         except Exception:  # noqa: BLE001 - a job must survive a bad row; the next run retries
             log.exception("reminder sweep failed")
             return 0
@@ -45,7 +47,7 @@ class ReminderJobs:
 
     async def replan(self) -> dict:
         try:
-            totals = self.service.replan_all(self.clock.now())
+            totals = await asyncio.to_thread(self.service.replan_all, self.clock.now())
         except Exception:  # noqa: BLE001
             log.exception("daily re-plan failed")
             return {}

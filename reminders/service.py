@@ -135,20 +135,24 @@ class ReminderService:
         added = withdrawn = restored = 0
         with self.store.transaction():
             existing = {r["key"]: r for r in self.store.db.query(
-                "select id, key, status, due from reminders where user_id = ? and occasion in ('lead', 'opening')",
+                "select id, key, status, due, send_at from reminders where user_id = ? "
+                "and occasion in ('lead', 'opening')",
                 [user_id])}
+            new_rows = []
             for key, p in wanted.items():
                 row = existing.get(key)
                 if row is None:
-                    self.store.db["reminders"].insert(self._row(p, "planned"))
-                    added += 1
+                    new_rows.append(self._row(p, "planned"))
                 elif row["status"] == "withdrawn":
                     self.store.db["reminders"].update(row["id"], {"status": "planned", "send_at": p.send_at.isoformat(),
                                                                   "updated": _now_iso()})
                     restored += 1
-                elif row["status"] == "planned":
-                    # Settings may have moved the send time; keep the row, update when it goes out.
+                elif row["status"] == "planned" and row["send_at"] != p.send_at.isoformat():
+                    # Settings moved the send time: keep the row, update when it goes out.
                     self.store.db["reminders"].update(row["id"], {"send_at": p.send_at.isoformat()})
+            if new_rows:
+                self.store.db["reminders"].insert_all(new_rows)
+                added = len(new_rows)
             for key, row in existing.items():
                 if key in wanted or row["status"] != "planned":
                     continue
@@ -159,13 +163,17 @@ class ReminderService:
                 withdrawn += 1
         return {"added": added, "withdrawn": withdrawn, "restored": restored}
 
-    def replan_all(self, now: dt.datetime) -> dict:
+    def replan_all(self, now: dt.datetime, batch: int = 500) -> dict:
+        """Every active subscriber, in transactions of `batch` users (one commit per user is slow)."""
         totals = {"users": 0, "added": 0, "withdrawn": 0, "restored": 0}
-        for sub in self.active_subscribers():
-            r = self.replan_user(sub["user_id"], now)
-            totals["users"] += 1
-            for k in ("added", "withdrawn", "restored"):
-                totals[k] += r[k]
+        subscribers = self.active_subscribers()
+        for start in range(0, len(subscribers), batch):
+            with self.store.transaction():
+                for sub in subscribers[start:start + batch]:
+                    r = self.replan_user(sub["user_id"], now)
+                    totals["users"] += 1
+                    for k in ("added", "withdrawn", "restored"):
+                        totals[k] += r[k]
         return totals
 
     @staticmethod

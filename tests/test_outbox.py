@@ -27,6 +27,9 @@ from reminders.outbox import (Outbox, OutboxError, OutgoingMessage, SendBlocked,
 from reminders.store import Store
 from tests.fakebotapi import FakeBotAPI
 
+# python-telegram-bot warns, whenever it builds a RetryAfter, that retry_after becomes a timedelta.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / "tests" / "outbox_worker.py"
 A, B, C = 1001, 1002, 1003
@@ -82,18 +85,18 @@ class RaisingBot:
 
 
 @pytest.mark.parametrize("ptb_error, ours", [
-    (RetryAfter(3), SendRetryAfter),
-    (RetryAfter(dt.timedelta(seconds=3)), SendRetryAfter),
-    (Forbidden("Forbidden: bot was blocked by the user"), SendBlocked),
-    (Forbidden("Forbidden: user is deactivated"), SendBlocked),
-    (BadRequest("Chat not found"), SendRejected),       # a NetworkError subclass, yet permanent
-    (ChatMigrated(-100123), SendRejected),
-    (TimedOut(), SendTransient),
-    (NetworkError("Bad Gateway"), SendTransient),
-])
+    (lambda: RetryAfter(3), SendRetryAfter),
+    (lambda: RetryAfter(dt.timedelta(seconds=3)), SendRetryAfter),
+    (lambda: Forbidden("Forbidden: bot was blocked by the user"), SendBlocked),
+    (lambda: Forbidden("Forbidden: user is deactivated"), SendBlocked),
+    (lambda: BadRequest("Chat not found"), SendRejected),  # a NetworkError subclass, yet permanent
+    (lambda: ChatMigrated(-100123), SendRejected),
+    (lambda: TimedOut(), SendTransient),
+    (lambda: NetworkError("Bad Gateway"), SendTransient),
+], ids=["429-int", "429-timedelta", "blocked", "deactivated", "400", "migrated", "timeout", "502"])
 async def test_the_sender_maps_each_telegram_error_to_what_the_outbox_does_next(ptb_error, ours):
     with pytest.raises(ours) as caught:
-        await TelegramSender(RaisingBot(ptb_error)).send(A, "好", [])
+        await TelegramSender(RaisingBot(ptb_error())).send(A, "好", [])
     if ours is SendRetryAfter:
         assert caught.value.seconds == 3.0
 
