@@ -71,11 +71,12 @@ def run() -> dict:
     config = load_config()
     kb = default_kb()
     t = time.perf_counter()
-    tracemalloc.start()
     matcher = build_matcher(kb, config)
+    build_ms = (time.perf_counter() - t) * 1000
+    tracemalloc.start()  # a second build, traced: tracing slows it, so it is not the one timed
+    build_matcher(kb, config)
     index_mem = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    build_ms = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     baseline = Baseline(kb)
     base_build_ms = (time.perf_counter() - t) * 1000

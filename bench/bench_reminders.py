@@ -97,11 +97,11 @@ def bench_planning() -> dict:
     print(f"\n== Reminder planning ({N_SUBSCRIBERS:,} synthetic subscribers, one core)")
     print(f"baseline, rules engine alone:       {rules_s:6.2f} s")
     print(f"rules engine + planner:             {plan_s:6.2f} s  ({plan_s / rules_s:.2f}× the baseline; target < 10 s)")
-    print(f"reminders planned:                  {planned:,}, all held at once; process peak RSS {peak:.0f} MiB "
-          f"(was {rss_before:.0f} MiB with the profiles loaded; target < 500 MB)")
+    print(f"reminders planned:                  {planned:,}, all held at once: memory +{peak - rss_before:.0f} MiB "
+          f"(process peak RSS {peak:.0f} MiB, {rss_before:.0f} before; target < 500 MB)")
     print(f"stored in SQLite, {N_STORED:,} subscribers: first plan {stored_s:.1f} s ({totals['added']:,} rows), "
           f"re-plan {replan_s:.1f} s (+{again['added']} / -{again['withdrawn']}: idempotent)")
-    return {"rules_s": rules_s, "plan_s": plan_s, "peak_mib": peak, "planned": planned,
+    return {"rules_s": rules_s, "plan_s": plan_s, "peak_mib": peak, "grew_mib": peak - rss_before, "planned": planned,
             "stored_s": stored_s, "replan_s": replan_s}
 
 
@@ -147,21 +147,26 @@ def bench_broadcast(scale: int = SCALE) -> dict:
     with FakeBotAPI(accept_unknown_chats=True) as fake:
         fake.rate_limit(global_per_second=30 * scale)
         r = asyncio.run(_broadcast(fake, scale))
-    real_minutes = r["recipients"] / 30 / 60
     print(f"\n== Broadcast to {r['recipients']:,} recipients (local server enforcing 30 msg/s × {scale} = {r['rate']:,}/s)")
     print(f"fan-out into the outbox: {r['fanout_s']:.1f} s; delivery {r['send_s']:.1f} s")
     print(f"achieved / allowed rate: {r['achieved']:.0f} / {r['rate']} = {r['achieved'] / r['rate']:.2f}  "
           f"(429 answers: {r['429']})")
-    print(f"lost: {r['lost']}, duplicated: {r['duplicated']}; extrapolated to the real 30 msg/s: "
-          f"{r['recipients'] / min(30, r['achieved'] / scale) / 60:.0f} minutes (the limit alone: {real_minutes:.0f})")
+    print(f"lost: {r['lost']}, duplicated: {r['duplicated']}; sender capacity {r['achieved']:.0f} msg/s = "
+          f"{r['achieved'] / 30:.1f}× Telegram's real 30 msg/s")
     return r
 
 
 def run() -> dict:
     # ×10 (300/s) is what one process sustains at the allowed rate; ×100 (3,000/s, the issue's
     # figure) shows where the sender itself becomes the limit — still 15× Telegram's real limit.
-    return {"planning": bench_planning(), "broadcast_x10": bench_broadcast(10),
-            "broadcast_x100": bench_broadcast(SCALE)}
+    planning, x10, x100 = bench_planning(), bench_broadcast(10), bench_broadcast(SCALE)
+    # At the real limit the sender is never the bottleneck (its capacity is many times 30/s), so
+    # the time is the limit's, at the pacing efficiency measured where the sender keeps up (×10).
+    efficiency = min(1.0, x10["achieved"] / x10["rate"])
+    minutes = x10["recipients"] / (30 * efficiency) / 60
+    print(f"extrapolated: {x10['recipients']:,} recipients at the real 30 msg/s ≈ {minutes:.1f} minutes "
+          f"(pacing efficiency {efficiency:.2f}; the limit alone: {x10['recipients'] / 30 / 60:.1f})")
+    return {"planning": planning, "broadcast_x10": x10, "broadcast_x100": x100, "extrapolated_minutes": minutes}
 
 
 if __name__ == "__main__":

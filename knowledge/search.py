@@ -118,6 +118,11 @@ class Matcher:
                 examples.append(self.normalize(q).replace(" ", ""))
                 self._example_owner.append(i)
         self._docs = docs
+        self._postings: dict[str, list[int]] = {}  # token → entries whose vocabulary has it
+        for i, doc in enumerate(docs):
+            for t in doc:
+                self._postings.setdefault(t, []).append(i)
+        self._keywords = [[k.replace(" ", "") for k in keys if k] for keys in self._keywords]
         self._examples = examples
         n = len(docs)
         df = Counter(t for d in docs for t in d)
@@ -125,8 +130,12 @@ class Matcher:
         self._idf_unknown = math.log(n + 1) + 1.0
         self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
         self._triggers = [[clean(t).replace(" ", "") for t in e.triggers] for e in self.entries]
-        self._oos = [(name, [clean(t) for t in terms], [self.normalize(u) for u in unless])
-                     for name, terms, unless in kb.out_of_scope]
+        self._oos_index = []
+        for name, terms, unless in kb.out_of_scope:
+            cleaned_terms = [clean(t) for t in terms if clean(t)]
+            self._oos_index.append((name, [t.replace(" ", "") for t in cleaned_terms if is_cjk(t[:1])],
+                                    [f" {t} " for t in cleaned_terms if not is_cjk(t[:1])],
+                                    [self.normalize(u) for u in unless]))
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -147,9 +156,11 @@ class Matcher:
 
     def out_of_scope(self, cleaned: str, norm: str) -> str | None:
         """The uncovered topic the question is about, unless it also names what makes it covered."""
-        for name, terms, unless in self._oos:
-            if any(_contains(cleaned, t) for t in terms) and not any(_contains(norm, u) for u in unless):
-                return name
+        squashed, padded = cleaned.replace(" ", ""), f" {cleaned} "
+        for name, cjk_terms, latin_terms, unless in self._oos_index:
+            if any(t in squashed for t in cjk_terms) or any(t in padded for t in latin_terms):
+                if not any(_contains(norm, u) for u in unless):
+                    return name
         return None
 
     def tiers_named(self, norm: str) -> frozenset[str]:
@@ -175,11 +186,15 @@ class Matcher:
             owner = self._example_owner[idx]
             best_example[owner] = max(best_example[owner], sim / 100.0)
         named = self.tiers_named(norm)
-        coverage, keyword = [], []
-        for i, doc in enumerate(self._docs):
-            coverage.append(sum(w for t, w in weights.items() if t in doc) / total)
-            hits = [k for k in self._keywords[i] if k and k.replace(" ", "") in squashed]
-            keyword.append(min(1.0, sum(len(k.replace(" ", "")) for k in hits) / max(4, len(squashed)) * 1.5))
+        covered = [0.0] * n
+        for t, w in weights.items():
+            for i in self._postings.get(t, ()):
+                covered[i] += w
+        coverage = [c / total for c in covered]
+        keyword = []
+        for keys in self._keywords:
+            hit = sum(len(k) for k in keys if k in squashed)
+            keyword.append(min(1.0, hit / max(4, len(squashed)) * 1.5))
         tier_ok = [not named or bool(named & e.tiers) for e in self.entries]
         direct = [any(t in squashed for t in triggers) for triggers in self._triggers]
         return Signals(coverage, best_example, keyword, tier_ok, direct)

@@ -9,12 +9,12 @@ import pytest
 
 from bot.app import build
 from bot.config import load_config
-from bot.telegram_app import build_application, make_bot, make_outbox
+from bot.telegram_app import make_bot, make_outbox
 from knowledge.clock import ZONE, FixedClock
 from reminders.scheduler import ReminderJobs
 from reminders.store import Store
 from tests.fakebotapi import FakeBotAPI
-from tests.test_telegram_e2e import labels, press, say
+from tests.test_telegram_e2e import Bot, labels, press, say
 
 ADMIN, STAFF, OTHER = 9001, 9002, 9003
 HAIDIAN = [301, 302, 303]
@@ -29,26 +29,9 @@ def config(admins=(ADMIN,)):
     return cfg
 
 
-class StaffBot:
-    def __init__(self, fake, db_path, now=dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE)):
-        self.fake, self.db_path, self.clock = fake, db_path, FixedClock(now)
-
-    async def start(self):
-        self.store = Store(self.db_path)
-        self.services = build(config(), store=self.store, clock=self.clock)
-        self.app = build_application(self.services, self.fake.token, self.fake.base_url, self.fake.base_file_url)
-        await self.app.initialize()
-        await self.app.post_init(self.app)
-        await self.app.start()
-        await self.app.updater.start_polling(poll_interval=0, timeout=1)
-        return self
-
-    async def stop(self):
-        await self.app.updater.stop()
-        await self.app.stop()
-        await self.app.post_stop(self.app)
-        await self.app.shutdown()
-        self.store.close()
+def StaffBot(fake, db_path, now=None) -> Bot:
+    """The end-to-end tests' bot, with an administrator configured."""
+    return Bot(fake, db_path, now=now, config=config())
 
 
 def enterprise(store, services, uid, district, tier="innovative", name=None):

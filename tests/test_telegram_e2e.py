@@ -31,15 +31,15 @@ def db_path(tmp_path):
 class Bot:
     """One running bot process (Application + services) that a test can stop and start again."""
 
-    def __init__(self, fake: FakeBotAPI, db_path):
+    def __init__(self, fake: FakeBotAPI, db_path, now: dt.datetime | None = None, config: dict | None = None):
         self.fake, self.db_path = fake, db_path
-        self.clock = FixedClock(dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE))
+        self.clock = FixedClock(now or dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE))
+        self.config = config
         self.app = None
 
     async def start(self):
-        config = load_config()
         self.store = Store(self.db_path)
-        self.services = build(config, store=self.store, clock=self.clock)
+        self.services = build(self.config or load_config(), store=self.store, clock=self.clock)
         self.app = build_application(self.services, self.fake.token, self.fake.base_url, self.fake.base_file_url)
         await self.app.initialize()
         await self.app.post_init(self.app)
