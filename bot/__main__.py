@@ -110,10 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     kb_sub = p.add_subparsers(dest="kb_command", required=True, parser_class=ChineseArgumentParser)
     c = kb_sub.add_parser("check", help="校验数据文件并输出统计")
     c.add_argument("--data", help="数据目录（默认 knowledge/data）")
+    c.add_argument("--config", help="配置文件路径（此命令只校验知识库数据，不读配置）")
     c.set_defaults(func=cmd_kb)
     s = kb_sub.add_parser("show", help="显示一条条款的原文和解读")
     s.add_argument("ref", metavar="REF", help="条款编号，如 3、4.1、att.4")
     s.add_argument("--data", help="数据目录（默认 knowledge/data）")
+    s.add_argument("--config", help="配置文件路径（此命令不读配置）")
     s.set_defaults(func=cmd_kb)
 
     p = sub.add_parser("telegram", help="启动 Telegram 机器人（需要环境变量 TELEGRAM_BOT_TOKEN）")
