@@ -126,6 +126,8 @@ def load_config(path: str | os.PathLike | None = None, environ: dict | None = No
         raise ConfigError("配置项 [reminders]/[outbox]：间隔、速率和次数必须为正数")
     if cfg["telegram"]["mode"] not in ("polling", "webhook"):
         raise ConfigError("配置项 [telegram] mode 只能是 polling 或 webhook")
+    if cfg["telegram"]["mode"] == "webhook" and not cfg["telegram"]["webhook_url"].startswith("https://"):
+        raise ConfigError("配置项 [telegram] webhook_url：webhook 模式需要一个 https:// 开头的公网地址")
     try:
         import zoneinfo
 

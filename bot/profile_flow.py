@@ -44,7 +44,7 @@ def parse_user_date(text: str) -> dt.date:
         raise DateInputError(f"这一天不存在。请重新输入，例如：{DATE_EXAMPLE}") from None
 
 
-def _rows(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ...]:
+def rows_of(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i:i + per_row]) for i in range(0, len(buttons), per_row))
 
 
@@ -230,7 +230,7 @@ class ProfileFlow:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if state == "district":
             lines.append("第 1 步：贵企业的<b>工商注册地</b>在哪个区？")
-            buttons = _rows([Button(n, f"pf:d:{i}") for i, n in enumerate(self.districts)], 3)
+            buttons = rows_of([Button(n, f"pf:d:{i}") for i, n in enumerate(self.districts)], 3)
         elif state == "name":
             lines.append("第 2 步：请输入<b>企业名称</b>（区里发通知时用来称呼贵企业；不想填可点“跳过”）。")
             buttons = ((Button("跳过", "pf:skip"),),)
@@ -247,13 +247,13 @@ class ProfileFlow:
         elif state == "updates":
             lines.append("第 4 步：在这些年份中，贵企业在哪些年<b>已完成年度信息更新</b>（5月31日前，培育平台）？"
                          "点选已完成的年份，再点“完成”。")
-            buttons = _rows([Button(("✅ " if y in draft["updates"] else "") + f"{y}年", f"pf:u:{y}")
+            buttons = rows_of([Button(("✅ " if y in draft["updates"] else "") + f"{y}年", f"pf:u:{y}")
                              for y in self._update_years(draft)], 3) + ((Button("完成", "pf:u:done"),),)
         elif state == "changes":
             lines.append("第 5 步：贵企业近期是否发生过<b>更名、跨省迁移、合并或重组</b>？逐个点选添加，没有就点“没有了”。")
             if draft["changes"]:
                 lines.append("已添加：" + html.escape("、".join(f"{CHANGE_NAMES[c['kind']]}（{c['date']}）" for c in draft["changes"])))
-            buttons = _rows([Button(CHANGE_NAMES[k], f"pf:c:{k}") for k in CHANGE_KINDS], 2)
+            buttons = rows_of([Button(CHANGE_NAMES[k], f"pf:c:{k}") for k in CHANGE_KINDS], 2)
             buttons += ((Button("没有了", "pf:c:done"),),)
         elif state == "change_date":
             lines.append(f"“{CHANGE_NAMES[draft['_pending']['kind']]}”是哪天发生的？例如：{DATE_EXAMPLE}")
@@ -294,5 +294,5 @@ class ProfileFlow:
         plans = "、".join(TIER_NAMES[t] for t in draft.get("plans", []))
         lines.append(f"<b>申报计划</b>：{html.escape(plans or '无')}")
         edit = [Button(f"修改{STEP_NAMES[s]}", f"pf:e:{s}") for s in STEPS]
-        buttons = ((Button("✅ 保存", "pf:save"),),) + _rows(edit, 2) + ((Button("取消", "pf:cancel"),),)
+        buttons = ((Button("✅ 保存", "pf:save"),),) + rows_of(edit, 2) + ((Button("取消", "pf:cancel"),),)
         return Reply("\n".join(lines), buttons)

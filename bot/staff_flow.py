@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import replace
 
 from bot.messages import Button, Incoming, Reply
-from bot.profile_flow import DateInputError, _rows, parse_user_date
+from bot.profile_flow import DateInputError, parse_user_date, rows_of
 from knowledge.clock import ZONE
 from knowledge.profile import TIER_NAMES, TIERS
 from reminders.broadcast import BroadcastError, placeholders, validate_html
@@ -153,7 +153,7 @@ class StaffFlow:
             lines.append("这份通知有截止日期，请输入，例如：2027-05-25")
         elif state == "bc_district":
             lines.append("发给哪个区的企业？")
-            buttons = _rows([Button(n, f"bc:d:{i}") for i, n in enumerate(self.districts)], 3)
+            buttons = rows_of([Button(n, f"bc:d:{i}") for i, n in enumerate(self.districts)], 3)
             buttons += ((Button("全市", "bc:d:all"),),)
         elif state == "bc_tiers":
             lines.append("发给哪些企业？可多选：持有的称号、计划申报的称号；都不选就是所在区的全部订阅企业。")

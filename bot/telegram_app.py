@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import sys
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType, ParseMode
@@ -221,7 +222,8 @@ def build_application(services: Services, token: str, base_url: str | None = Non
 def run(services: Services) -> int:
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
-        print("未设置 TELEGRAM_BOT_TOKEN 环境变量，无法启动 Telegram 机器人。", flush=True)
+        print("未设置 TELEGRAM_BOT_TOKEN 环境变量，无法启动 Telegram 机器人。"
+              "不带令牌时可用 python -m bot chat 在终端对话。", file=sys.stderr, flush=True)
         return 2
     cfg = services.config["telegram"]
     application = build_application(services, token)

@@ -59,6 +59,8 @@ def test_readme_documents_every_setting_and_command():
     ("[matching]\nbogus = 1\n", "bogus"),
     ("[general]\ntimezone = 'Mars/Olympus'\n", "timezone"),
     ("[telegram]\nmode = 'carrier-pigeon'\n", "mode"),
+    ("[telegram]\nmode = 'webhook'\n", "webhook_url"),
+    ("[staff]\nadmins = ['alice']\n", "admins"),
     ("[reminders]\nreplan_time = '25:00'\n", "replan_time"),
     ("[calendar]\nextra_holidays = ['2027-01-01']\n", "extra_holidays"),
     ("[windows.giant.2027]\nstart = 2027-05-01\n", "windows.giant.2027"),

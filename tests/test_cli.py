@@ -104,3 +104,8 @@ def test_console_chat_answers_presses_a_button_and_quits():
     assert "/topics" in out and "/quit" in out   # help lists console commands
     assert "按章节浏览通知" in out
     assert "Traceback" not in p.stderr
+
+
+def test_telegram_without_a_token_says_so_and_exits_2():
+    p = run("telegram")
+    assert p.returncode == 2 and "TELEGRAM_BOT_TOKEN" in p.stderr and "Traceback" not in p.stderr
