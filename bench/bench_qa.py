@@ -88,13 +88,17 @@ def run() -> dict:
             s = score(m.match, qs)
             lat = latencies(m.match, texts)
             rows.append({"set": name, "matcher": label, "questions": len(qs), "accuracy": s.accuracy,
-                         "abstention": s.abstention, "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+                         "abstention": s.abstention, "wrong": s.wrong / s.in_scope,
+                         "in_suggestions": s.suggested / s.in_scope, "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
                          "build_ms": build})
     print("\n== Question matching (labelled sets; accuracy = right clause answered, in scope;"
           " abstention = no clause answered, out of scope)")
-    print(f"{'set':9} {'matcher':9} {'n':>4} {'accuracy':>9} {'abstain':>8} {'p50 ms':>7} {'p99 ms':>7} {'build ms':>9}")
+    print("(wrong = another clause answered, in scope; suggested = not answered, the right clause offered)")
+    print(f"{'set':9} {'matcher':9} {'n':>4} {'accuracy':>9} {'wrong':>6} {'suggested':>9} {'abstain':>8} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'build ms':>9}")
     for r in rows:
-        print(f"{r['set']:9} {r['matcher']:9} {r['questions']:>4} {r['accuracy']:>9.3f} {r['abstention']:>8.3f} "
+        print(f"{r['set']:9} {r['matcher']:9} {r['questions']:>4} {r['accuracy']:>9.3f} {r['wrong']:>6.3f} "
+              f"{r['in_suggestions']:>9.3f} {r['abstention']:>8.3f} "
               f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['build_ms']:>9.1f}")
     cold = cold_start()
     print(f"index memory (peak while building): {index_mem:.1f} MiB")
