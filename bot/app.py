@@ -40,8 +40,11 @@ class WindowedParams:
 
     def __call__(self) -> Params:
         if self._cached is None:
-            announced = self.broadcasts.windows_for("giant") if self.broadcasts is not None else {}
-            self._cached = replace(self.base, giant_windows={**self.base.giant_windows, **announced})
+            b = self.broadcasts
+            giant = b.windows_for("giant") if b is not None else {}
+            review = b.district_windows_for("review") if b is not None else {}
+            self._cached = replace(self.base, giant_windows={**self.base.giant_windows, **giant},
+                                   review_windows={**self.base.review_windows, **review})
         return self._cached
 
     def invalidate(self) -> None:

@@ -2,7 +2,8 @@
 
 /broadcast is a state machine kept in the `conversations` table like /profile (states `bc_*`):
 source (a template or one's own text) → deadline when the text uses {{ deadline }} → district
-(city-wide staff only) → tiers and plans → optionally the 小巨人 window (city-wide only) →
+(city-wide staff only) → tiers and plans → optionally a window: the district's review dates, or
+the 小巨人 dates (city-wide only) →
 preview for one real recipient with the count → test to oneself / send now / schedule / cancel.
 Every decision is the services' (reminders/staff.py, reminders/broadcast.py), which audit each
 attempt; this module only asks and shows.
@@ -163,10 +164,14 @@ class StaffFlow:
                              for t in TIERS)
             buttons += ((Button("完成", "bc:t:done"),),)
         elif state == "bc_window":
-            lines.append("这份通知是否同时公布国家专精特新“小巨人”申报窗口？公布后，订阅企业的提醒会按新日期重新安排。")
-            buttons = ((Button("公布申报窗口", "bc:w:yes"), Button("不需要", "bc:w:no")),)
+            lines.append("这份通知是否同时公布一个时间窗口？公布后，相关订阅企业的提醒会按新日期重新安排。")
+            choices = [Button("公布资质到期复核时间", "bc:w:review")]
+            if draft.get("city_wide"):
+                choices.insert(0, Button("公布“小巨人”申报窗口", "bc:w:giant"))
+            buttons = tuple((b,) for b in choices) + ((Button("不需要", "bc:w:no"),),)
         elif state == "bc_window_dates":
-            lines.append("请输入申报窗口的起止日期，例如：2027-04-25 至 2027-05-25")
+            what = "“小巨人”申报窗口" if draft.get("window_kind") == "giant" else "资质到期复核"
+            lines.append(f"请输入{what}的起止日期，例如：2027-04-25 至 2027-05-25")
         elif state == "bc_when":
             lines.append("请输入发送时间（北京时间），例如：2027-05-01 09:00")
         return Reply("\n".join(lines), buttons)
@@ -202,7 +207,8 @@ class StaffFlow:
                 return [self._prompt(state, draft, str(exc))]
             if end < start or start.year != end.year:
                 return [self._prompt(state, draft, "结束日期不能早于开始日期，且两者须在同一年。")]
-            draft["window"] = {"kind": "giant", "year": start.year, "start": start.isoformat(), "end": end.isoformat()}
+            draft["window"] = {"kind": draft.get("window_kind", "giant"), "year": start.year,
+                               "start": start.isoformat(), "end": end.isoformat()}
             return self._create(msg, draft)
         if state == "bc_when":
             try:
@@ -235,16 +241,18 @@ class StaffFlow:
             return self._goto(msg, "bc_tiers", draft)
         if action in ("t", "p") and state == "bc_tiers":
             if value == "done":
-                if self.staff.role(msg.user_id).city_wide:
-                    return self._goto(msg, "bc_window", draft)
-                return self._create(msg, draft)
+                draft["city_wide"] = self.staff.role(msg.user_id).city_wide
+                return self._goto(msg, "bc_window", draft)
             if value in TIERS:
                 key = "tiers" if action == "t" else "plans"
                 chosen = set(draft[key]) ^ {value}
                 draft[key] = [t for t in TIERS if t in chosen]
                 return self._goto(msg, "bc_tiers", draft, edit=True)
         if action == "w" and state == "bc_window":
-            return self._goto(msg, "bc_window_dates", draft) if value == "yes" else self._create(msg, draft)
+            if value in ("review", "giant") and (value == "review" or draft.get("city_wide")):
+                draft["window_kind"] = value
+                return self._goto(msg, "bc_window_dates", draft)
+            return self._create(msg, draft)
         if state == "bc_preview" and action in ("test", "send", "sched"):
             bid = draft["id"]
             if action == "test":

@@ -130,6 +130,8 @@ class Params:
     extra_holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
     giant_windows: Mapping[int, tuple[date, date]] = field(default_factory=dict, hash=False)
+    # Review windows a district announced, {(district, year): (start, end)}; "全市" for all districts.
+    review_windows: Mapping[tuple[str, int], tuple[date, date]] = field(default_factory=dict, hash=False)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Params":
@@ -167,6 +169,10 @@ class Params:
                 raise ConfigError(f"{where}.end", "不应早于 start")
             windows[year] = (start, end)
         return cls(frozenset(holidays), frozenset(workdays), windows)
+
+    def review_window(self, district: str, year: int) -> tuple[date, date] | None:
+        """The review window the district (or the whole city) announced for `year`, if any."""
+        return self.review_windows.get((district, year)) or self.review_windows.get(("全市", year))
 
     def giant_window(self, year: int) -> tuple[date, date, bool]:
         """(start, end, configured) of the 小巨人 window of `year`: config, else Q2 (ref 1.3)."""
@@ -493,13 +499,18 @@ def reapply_allowed(profile: Profile, today: date, p: Params) -> list[Item]:
     return items
 
 
-def _review_window(title: Title, p: Params) -> tuple[date | None, date, str, bool]:
-    """(start, due, ref, configured) of the review of `title`."""
+def _review_window(title: Title, p: Params, district: str = "") -> tuple[date | None, date, str, bool]:
+    """(start, due, ref, configured) of the review of `title`. A window announced by the
+    district (a broadcast of district staff, "具体要求另行通知") replaces the default."""
     end = valid_until(title.since)
     if title.tier == "little_giant":
         start, due, configured = p.giant_window(end.year)
         return start, due, ("2.2" if title.since.year == 2023 else "1.3"), configured
-    if title.since.year == 2023:
+    cohort_2023 = title.since.year == 2023
+    announced = p.review_window(district, 2026 if cohort_2023 else end.year)
+    if announced:
+        return announced[0], announced[1], ("2.2" if cohort_2023 else "2.1"), True
+    if cohort_2023:
         return COHORT_2023_REVIEW[0], COHORT_2023_REVIEW[1], "2.2", False
     return None, end, "2.1", False
 
@@ -518,7 +529,7 @@ def expiry_review(profile: Profile, today: date, p: Params) -> list[Item]:
         end = valid_until(t.since)
         if t.since <= today <= end:
             candidates.append((t, False))
-        elif t.since.year == 2023 and end < today <= _review_window(t, p)[1]:
+        elif t.since.year == 2023 and end < today <= _review_window(t, p, profile.district)[1]:
             candidates.append((t, True))
     if not candidates:
         return []
@@ -526,7 +537,7 @@ def expiry_review(profile: Profile, today: date, p: Params) -> list[Item]:
     end = valid_until(title.since)
     if not graced and end - today > REVIEW_HORIZON:
         return []
-    start, due, ref, configured = _review_window(title, p)
+    start, due, ref, configured = _review_window(title, p, profile.district)
     name = TIER_NAMES[title.tier]
     why = f"持有{name}称号（{title.since.isoformat()} 公告），有效期至{end.isoformat()}"
     if graced:
@@ -537,6 +548,8 @@ def expiry_review(profile: Profile, today: date, p: Params) -> list[Item]:
             why += "；2023年度认定和复核通过的称号在复核通过名单公告前依然有效"
     if title.tier == "little_giant":
         why += "；“小巨人”复核时间已在配置中公布" if configured else "；“小巨人”复核原则上每年第二季度开展"
+    elif configured:
+        why += f"；{profile.district}中小企业主管部门已公布复核时间{start.isoformat()}至{due.isoformat()}"
     overdue = due < today
     if start is None:
         text = (f"{name}称号将于{cn(end)}到期，请关注复核通知，在到期前通过{PLATFORM}参加到期复核，"

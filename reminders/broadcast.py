@@ -17,10 +17,11 @@ real recipient, send a test to themselves, then send it now or schedule it.
 - A scheduled broadcast lives in SQLite; a periodic job calls `send_scheduled(now)`, so it
   survives a restart. It goes out under its author's rights at that moment: an author revoked in
   the meantime gets it cancelled (audited), not sent.
-- A broadcast can set a window the notice left open (`{"kind": "giant", "year", "start", "end"}`:
-  the 小巨人 dates of a year). It is stored in `windows` when the broadcast is sent, then
-  `on_window(kind, year)` lets the caller re-plan reminders. The 小巨人 window is city-wide:
-  only administrators and city-wide staff may set it.
+- A broadcast can set a window the notice left open (`{"kind", "year", "start", "end"}`): the
+  小巨人 dates of a year (`giant`, city-wide: stored in `windows`, only administrators and
+  city-wide staff may set it), or a district's review dates for a year (`review`, stored in
+  `district_windows` for the broadcast's district). It is stored when the broadcast is sent, then
+  `on_window(kind, year)` lets the caller re-plan reminders.
 - Every call by a person (create, preview, test, send, schedule, cancel, list, status/show when
   asked with an actor) writes one audit row through `StaffService.attempt`.
 """
@@ -57,7 +58,8 @@ VALUE_KEYS = ("deadline",)          # what staff fill in; enterprise and distric
 TEMPLATE_FIELDS = ("id", "name", "version", "body")
 TEMPLATE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
-WINDOW_KINDS = {"giant": "国家专精特新“小巨人”申报"}
+WINDOW_KINDS = {"giant": "国家专精特新“小巨人”申报", "review": "资质到期复核"}
+CITY_WIDE_WINDOWS = ("giant",)  # the 小巨人 dates are the whole city's; a review window is a district's
 STOP_BUTTON = [[("不再接收区里的通知", "rm:stopann")]]
 SOURCE = "broadcast"
 TEST_SOURCE = "test"
@@ -361,6 +363,14 @@ def migrate_broadcasts(db: sqlite_utils.Database) -> None:
     }, pk=("kind", "year"))
 
 
+def migrate_district_windows(db: sqlite_utils.Database) -> None:
+    """Migration 005_district_windows: windows one district announced (its review dates)."""
+    db["district_windows"].create({
+        "kind": str, "year": int, "district": str, "start": str, "end": str,
+        "set_by": int, "broadcast_id": int, "set_at": str,
+    }, pk=("kind", "year", "district"))
+
+
 def _loads(value: str | None, default):
     return json.loads(value) if value else default
 
@@ -454,7 +464,7 @@ class BroadcastService:
             raise BroadcastError(f"时间窗口的开始和结束日期应在 {year} 年内。")
         if end < start:
             raise BroadcastError("时间窗口的结束日期不能早于开始日期。")
-        if not self.staff.role(actor).city_wide:
+        if kind in CITY_WIDE_WINDOWS and not self.staff.role(actor).city_wide:
             raise NotAllowed(f"抱歉，{WINDOW_KINDS[kind]}时间适用于全市，只有管理员或全市工作人员可以设置。")
         return {"kind": kind, "year": year, "start": start.isoformat(), "end": end.isoformat()}
 
@@ -605,7 +615,7 @@ class BroadcastService:
         bid = bc["id"]
         prefix = f"bc|{bid}|"
         window = bc["window"]
-        if window and not self.staff.role(actor).city_wide:
+        if window and window["kind"] in CITY_WIDE_WINDOWS and not self.staff.role(actor).city_wide:
             raise NotAllowed(f"抱歉，{WINDOW_KINDS[window['kind']]}时间适用于全市，只有管理员或全市工作人员可以设置。")
         with self.store.transaction():
             bc = self._get(bid)   # under the lock: a concurrent cancel or send is seen
@@ -625,10 +635,15 @@ class BroadcastService:
             if not total:
                 update["finished"] = now
             self.store.db["broadcasts"].update(bid, update)
-            if window:
+            if window and window["kind"] in CITY_WIDE_WINDOWS:
                 self.store.db["windows"].upsert({
                     "kind": window["kind"], "year": window["year"], "start": window["start"], "end": window["end"],
                     "set_by": actor, "broadcast_id": bid, "set_at": now}, pk=("kind", "year"))
+            elif window:  # a district's window, for the broadcast's district (全市 = every district)
+                self.store.db["district_windows"].upsert({
+                    "kind": window["kind"], "year": window["year"], "district": bc["district"],
+                    "start": window["start"], "end": window["end"], "set_by": actor, "broadcast_id": bid,
+                    "set_at": now}, pk=("kind", "year", "district"))
         return total, total - before
 
     def _after_send(self, bc: dict, actor: int) -> None:
@@ -760,6 +775,14 @@ class BroadcastService:
             with self.staff.attempt(actor, "broadcast_show", broadcast_id):
                 self._check_reach(actor, self._get(broadcast_id)["district"])
         return self._get(broadcast_id)
+
+    def district_windows_for(self, kind: str) -> dict[tuple[str, int], tuple[dt.date, dt.date]]:
+        """Windows districts announced, {(district, year): (start, end)}, for the rules engine."""
+        with self.store.lock:
+            rows = list(self.store.db.query(
+                "select district, year, start, [end] from district_windows where kind = ?", [kind]))
+        return {(r["district"], r["year"]): (dt.date.fromisoformat(r["start"]), dt.date.fromisoformat(r["end"]))
+                for r in rows}
 
     def windows_for(self, kind: str) -> dict[int, tuple[dt.date, dt.date]]:
         """Windows set by announcements, {year: (start, end)}, for the rules engine's Params."""

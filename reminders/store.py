@@ -83,11 +83,18 @@ def _m4_broadcasts(db: sqlite_utils.Database) -> None:
     migrate_broadcasts(db)
 
 
+def _m5_district_windows(db: sqlite_utils.Database) -> None:
+    from reminders.broadcast import migrate_district_windows
+
+    migrate_district_windows(db)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
     ("001_core", _m1_core),
     ("002_reminders", _m2_reminders),
     ("003_staff", _m3_staff),
     ("004_broadcasts", _m4_broadcasts),
+    ("005_district_windows", _m5_district_windows),
 )
 
 

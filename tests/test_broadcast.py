@@ -480,7 +480,7 @@ def test_a_later_announcement_replaces_the_window_of_that_year(world):
 
 @pytest.mark.parametrize("window, error, reason", [
     (GIANT_2027, NotAllowed, "只有管理员或全市工作人员"),
-    ({**GIANT_2027, "kind": "review"}, BroadcastError, "未知的时间窗口类型"),
+    ({**GIANT_2027, "kind": "holiday"}, BroadcastError, "未知的时间窗口类型"),
     ({**GIANT_2027, "end": "2027-04-01"}, BroadcastError, "不能早于开始日期"),
     ({**GIANT_2027, "end": "2028-01-10"}, BroadcastError, "应在 2027 年内"),
 ], ids=["district staff may not set the city-wide 小巨人 window", "unknown kind", "end before start",
@@ -488,6 +488,25 @@ def test_a_later_announcement_replaces_the_window_of_that_year(world):
 def test_a_bad_window_is_refused(world, window, error, reason):
     with pytest.raises(error, match=reason):
         world.bc.create(HAIDIAN, "海淀区", [], [], "apply", None, DEADLINE, window=window)
+
+
+def test_district_staff_set_their_districts_review_window_and_the_rules_use_it(world):
+    bid = world.bc.create(HAIDIAN, "海淀区", [], [], "review", None, DEADLINE,
+                          window={"kind": "review", "year": 2027, "start": "2027-03-01", "end": "2027-03-20"})
+    world.bc.send(HAIDIAN, bid)
+    windows = world.bc.district_windows_for("review")
+    assert windows == {("海淀区", 2027): (dt.date(2027, 3, 1), dt.date(2027, 3, 20))}
+    from knowledge.profile import parse_profile
+    from knowledge.rules import Params, evaluate
+
+    params = Params(review_windows=windows)
+    today = dt.date(2026, 12, 1)
+    haidian = parse_profile({"district": "海淀区", "titles": [{"tier": "innovative", "since": "2024-06-01"}], "updates": [2025, 2026]}, today)
+    chaoyang = parse_profile({"district": "朝阳区", "titles": [{"tier": "innovative", "since": "2024-06-01"}], "updates": [2025, 2026]}, today)
+    [mine] = [i for i in evaluate(haidian, today, params).items if i.kind == "expiry_review"]
+    [theirs] = [i for i in evaluate(chaoyang, today, params).items if i.kind == "expiry_review"]
+    assert (mine.start, mine.due) == (dt.date(2027, 3, 1), dt.date(2027, 3, 20)) and "海淀区" in mine.why
+    assert (theirs.start, theirs.due) == (None, dt.date(2027, 5, 31))  # the default: due at expiry
 
 
 # --- reading and reach --------------------------------------------------------------------------

@@ -75,7 +75,9 @@ async def test_a_new_staff_member_redeems_an_invite_and_broadcasts_to_their_dist
     assert "截止日期" in ask["plain_text"]
     [tiers] = await say(fake, "2027-05-31", user=STAFF)
     assert any(label.startswith("持有：") for label in labels(tiers))
-    head, preview = await press(fake, tiers, "完成", user=STAFF, expect_new=2)
+    [window] = await press(fake, tiers, "完成", user=STAFF)
+    assert "公布资质到期复核时间" in labels(window) and "公布“小巨人”申报窗口" not in labels(window)
+    head, preview = await press(fake, window, "不需要", user=STAFF, expect_new=2)
     assert "收件企业：3 家" in head["plain_text"]
     assert "2027年5月31日" in preview["plain_text"]
     await press(fake, preview, "发给自己测试", user=STAFF, expect_new=2)
@@ -117,6 +119,22 @@ async def test_own_text_with_broken_html_is_refused_with_the_reason(fake, bot):
     assert "正文有问题" in err["plain_text"]
     [tiers] = await say(fake, "<b>{{ enterprise }}</b>：请于月底前报送材料。", user=STAFF)
     assert "持有" in "".join(labels(tiers))
+
+
+async def test_district_staff_announce_their_review_dates_and_reminders_follow(fake, bot):
+    bot.services.staff.grant(ADMIN, STAFF, "海淀区")
+    bot.store.put_profile(302, {"district": "海淀区", "titles": [{"tier": "innovative", "since": "2024-06-01"}],
+                                "updates": [2025, 2026]})
+    bot.services.reminders.replan_user(302, bot.clock.now())
+    [menu] = await say(fake, "/broadcast", user=STAFF)
+    [ask] = await press(fake, menu, "复核通知", user=STAFF)
+    [tiers] = await say(fake, "2027-03-20", user=STAFF)
+    [window] = await press(fake, tiers, "完成", user=STAFF)
+    [dates] = await press(fake, window, "公布资质到期复核时间", user=STAFF)
+    head, preview = await say(fake, "2027-03-01 至 2027-03-20", user=STAFF, expect=2)
+    [started] = await press(fake, preview, "立即发送", user=STAFF)
+    keys = [r["key"] for r in bot.services.reminders.list(302) if r["kind"] == "expiry_review" and r["status"] == "planned"]
+    assert keys and all("2027-03-20" in k for k in keys)
 
 
 async def test_a_recipient_can_stop_announcements_with_one_tap_and_keep_reminders(fake, bot):
