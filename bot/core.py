@@ -27,7 +27,7 @@ from knowledge.loader import Entry, KnowledgeBase, cite_for
 from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
 from knowledge.rules import Params, evaluate
 from knowledge.search import Match, Matcher
-from reminders.plan import parse_hhmm
+from reminders.plan import SettingsError, parse_hhmm
 
 log = logging.getLogger(__name__)
 
@@ -392,7 +392,38 @@ class Dialogue:
         return Reply("\n".join(lines), rows, edit=edit)
 
     def cmd_settings(self, msg: Incoming) -> list[Reply]:
-        return [self._settings_reply(msg.user_id)]
+        """/settings shows the page; /settings 提醒时间 07:30, 免打扰 22:30-07:00, 提前 30,10,3 set a value."""
+        args = (msg.text or "").split(maxsplit=2)[1:]
+        if not args:
+            return [self._settings_reply(msg.user_id)]
+        if self.reminders.subscription(msg.user_id) is None:
+            return [Reply("您还没有开启提醒。发送 /subscribe 开启后再来设置。")]
+        usage = "用法：/settings 提醒时间 07:30；/settings 免打扰 22:30-07:00（或“关闭”）；/settings 提前 30,10,3"
+        if len(args) != 2:
+            return [Reply(usage)]
+        what, value = args
+        s = self.reminders.settings(msg.user_id)
+        try:
+            if what in ("提醒时间", "时间", "time"):
+                s = replace(s, send_time=parse_hhmm(value))
+            elif what in ("免打扰", "quiet"):
+                if value in ("关闭", "off"):
+                    s = replace(s, quiet_start=dt.time(0, 0), quiet_end=dt.time(0, 0))
+                else:
+                    start, _, end = value.replace("—", "-").replace("–", "-").replace("至", "-").partition("-")
+                    s = replace(s, quiet_start=parse_hhmm(start), quiet_end=parse_hhmm(end))
+            elif what in ("提前", "leads"):
+                days = [x for x in re.split(r"[,，、\s]+", value) if x]
+                if not days or not all(x.isdigit() for x in days):
+                    raise SettingsError("提前天数请写成 30,7,1 这样的数字。")
+                s = replace(s, leads=tuple(sorted({int(x) for x in days}, reverse=True)))
+            else:
+                return [Reply(usage)]
+        except SettingsError as exc:
+            return [Reply(html.escape(str(exc)))]
+        self.reminders.update_settings(msg.user_id, s)
+        self.reminders.replan_user(msg.user_id, self.clock.now())
+        return [self._settings_reply(msg.user_id, note="已更新。")]
 
     def cb_settings(self, msg: Incoming, arg: str) -> list[Reply]:
         if self.reminders is None or self.reminders.subscription(msg.user_id) is None:

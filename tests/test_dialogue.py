@@ -83,3 +83,29 @@ def test_staff_commands_are_hidden_from_enterprise_users_but_answer_politely(svc
 def test_an_unknown_command_is_named_and_escaped(svc):
     [r] = say(svc, "/<b>x</b>")
     assert "&lt;b&gt;" in r.html
+
+
+@pytest.mark.parametrize("command, shown", [
+    ("/settings 提醒时间 07:30", "每天 07:30"),
+    ("/settings 免打扰 22:30-07:00", "免打扰时段：22:30–07:00"),
+    ("/settings 免打扰 关闭", "免打扰时段：关闭"),
+    ("/settings 提前 30,10,3", "提前提醒：30 天、10 天、3 天"),
+], ids=["a typed send time", "typed quiet hours", "quiet hours off", "typed lead days"])
+def test_settings_can_be_typed(svc, command, shown):
+    say(svc, "/subscribe")
+    [page] = say(svc, command)
+    assert shown in page.html and "已更新" in page.html
+
+
+@pytest.mark.parametrize("command, error", [
+    ("/settings 提醒时间 25:00", "格式不对"),
+    ("/settings 提前 很多", "数字"),
+    ("/settings 提前 400", "0–365"),
+    ("/settings 颜色 红", "用法"),
+], ids=["an impossible time", "lead days not numbers", "a lead over a year", "an unknown setting"])
+def test_bad_typed_settings_are_refused_and_nothing_changes(svc, command, error):
+    say(svc, "/subscribe")
+    [r] = say(svc, command)
+    assert error in r.html
+    s = svc.reminders.settings(USER)
+    assert s.send_time == dt.time(9, 0) and s.leads == (30, 7, 1)
