@@ -245,11 +245,12 @@ def test_killed_in_the_middle_of_a_sweep_nothing_is_lost_and_only_in_flight_mess
     with FakeBotAPI(accept_unknown_chats=True) as fake:
         db = tmp_path / "kill.db"
         env = {**os.environ, "FAKE_BASE_URL": fake.base_url, "FAKE_TOKEN": fake.token, "BOT_DB": str(db)}
-        fake.delay_next("sendMessage", 0.02, times=10_000)  # slow enough to be killed mid-way
+        fake.delay_next("sendMessage", 0.2, times=10_000)  # slow enough to be killed mid-way
         proc = subprocess.Popen([sys.executable, str(WORKER), "setup-and-send"], cwd=ROOT, env=env)
         fake.wait_for(lambda: len(fake.sent()) >= 60, timeout=60)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        assert len(fake.sent()) < 200, "the kill came too late to test anything"
         store = Store(db)
         in_flight = store.db.execute("select count(*) from outbox where status = 'sending'").fetchone()[0]
         store.close()
