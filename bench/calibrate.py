@@ -2,7 +2,7 @@
 
     python -m bench.calibrate
 
-The signals of every question are computed once; then a grid over the weights, the tier
+The signals of every question are computed once; then a grid over the four weights, the tier
 penalty, the answer threshold and the margin is scored. The objective is the smaller of in-scope
 accuracy and correct abstention (both must be high: answering wrongly and refusing wrongly are
 both failures). The held-out set is only reported, never tuned on. The chosen values go into
@@ -24,20 +24,23 @@ def prepare(matcher: Matcher, path):
     for q in load_set(path):
         cleaned = clean(q.text)
         norm = matcher.normalize(q.text)
-        oos = bool(matcher.out_of_scope(cleaned, norm)) or not matcher._query_weights(norm)
-        rows.append((q, oos, None if oos else matcher.signals(norm)))
+        weights = matcher._query_weights(norm)
+        oos = bool(matcher.out_of_scope(cleaned, norm)) or not weights
+        rows.append((q, oos, None if oos else matcher.signals(norm), sum(weights.values())))
     return rows
 
 
 def evaluate(rows, entries, tuning: Tuning, threshold: float):
     correct = in_scope = abstained = out_scope = 0
-    for q, oos, sig in rows:
+    for q, oos, sig, info in rows:
         answered = None
         if not oos:
             scores = blend(sig, tuning)
             order = sorted(range(len(scores)), key=lambda i: -scores[i])
             top, second = scores[order[0]], scores[order[1]]
-            if top >= threshold and top - second >= tuning.min_margin:
+            vague = info < tuning.empty_info or (info < tuning.vague_info
+                                                 and top - second < tuning.vague_margin)  # as Matcher.match
+            if top >= threshold and top - second >= tuning.min_margin and not vague:
                 answered = entries[order[0]].ref
         if q.refs:
             in_scope += 1
@@ -53,10 +56,10 @@ def main() -> None:
     matcher = Matcher(kb, 0, 0)
     main_rows, hold_rows = prepare(matcher, MAIN), prepare(matcher, HOLDOUT)
     best = None
-    grid = itertools.product((0.2, 0.3, 0.4, 0.5, 0.6), (0.2, 0.3, 0.4, 0.5), (0.1, 0.2, 0.3, 0.4),
-                             (0.6, 0.75, 0.9), (0.0, 1.0, 2.0, 4.0))
-    for wc, we, wk, tier, margin in grid:
-        tuning = Tuning(wc, we, wk, tier, margin)
+    grid = itertools.product((0.4, 0.5, 0.6), (0.1, 0.2, 0.3), (0.1, 0.2), (0.0, 0.1, 0.2, 0.3),
+                             (0.6, 0.75), (0.0, 2.0))
+    for wc, we, wk, wn, tier, margin in grid:
+        tuning = Tuning(wc, we, wk, wn, tier, margin)
         for threshold in range(20, 62, 2):
             acc, abst = evaluate(main_rows, kb.entries, tuning, threshold)
             key = (min(acc, abst), acc + abst)

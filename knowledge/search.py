@@ -2,14 +2,15 @@
 
 Each entry is indexed from its title, keywords, example questions, answer and verbatim text,
 all normalised (`normalize.py`) and cut into Chinese character unigrams and bigrams, weighted by
-idf over the entries. A question's score for an entry (0–100) blends three signals:
+idf over the entries. A question's score for an entry (0–100) blends four signals:
 
 - coverage: the idf-weighted share of the question's tokens that the entry knows — words the
   notice never uses (天气, 专利…) weigh heavily and pull every entry down, which is what makes
   out-of-scope questions abstain;
 - similarity to the entry's closest example question (rapidfuzz, which forgives typos and
   word order);
-- keyword hits: the entry's distinctive terms found in the question.
+- keyword hits: the entry's distinctive terms found in the question;
+- the idf-weighted cosine to the entry's closest example question (its nearest neighbour).
 
 Topics the notice does not cover (`out_of_scope.toml`) abstain outright. The thresholds live in
 config.toml; how they were calibrated is in the README ("Question matching").
@@ -49,6 +50,7 @@ class Tuning:
     w_coverage: float = 0.6
     w_example: float = 0.3
     w_keyword: float = 0.1
+    w_neighbour: float = 0.2     # idf-weighted cosine to the closest example question
     tier_mismatch: float = 0.6   # share of its score a clause about another tier keeps
     min_margin: float = 0.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
@@ -56,6 +58,9 @@ class Tuning:
     # with suggestions instead. Costs 2 correct answers on the main labelled set (232 → 230).
     vague_info: float = 4.5
     vague_margin: float = 6.0
+    # Below this much information (怎么办, 认定 alone) a question is vague whatever the lead; no
+    # labelled in-scope question carries less than 2.4.
+    empty_info: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Signals:
     coverage: list[float]
     example: list[float]
     keyword: list[float]
+    neighbour: list[float]
     tier_ok: list[bool]
     named: list[bool]  # the question names the clause directly (a trigger phrase)
 
@@ -130,6 +136,14 @@ class Matcher:
         self._idf_unknown = math.log(n + 1) + 1.0
         self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
         self._triggers = [[clean(t).replace(" ", "") for t in e.triggers] for e in self.entries]
+        # Example questions as tf-idf vectors in an inverted index, for the neighbour signal.
+        self._example_postings: dict[str, list[tuple[int, float]]] = {}
+        j = 0
+        for e in self.entries:
+            for q in (*e.questions, e.title):
+                for t, w in self._vector(self.normalize(q)).items():
+                    self._example_postings.setdefault(t, []).append((j, w))
+                j += 1
         self._oos_index = []
         for name, terms, unless in kb.out_of_scope:
             cleaned_terms = [clean(t) for t in terms if clean(t)]
@@ -179,7 +193,7 @@ class Matcher:
         total = sum(weights.values())
         squashed = norm.replace(" ", "")
         if total <= 0 or not squashed:
-            return Signals([0.0] * n, [0.0] * n, [0.0] * n, [True] * n, [False] * n)
+            return Signals([0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [True] * n, [False] * n)
         best_example = [0.0] * n
         for _, sim, idx in process.extract(squashed, self._examples, scorer=fuzz.ratio,
                                            limit=None, score_cutoff=20):
@@ -197,7 +211,33 @@ class Matcher:
             keyword.append(min(1.0, hit / max(4, len(squashed)) * 1.5))
         tier_ok = [not named or bool(named & e.tiers) for e in self.entries]
         direct = [any(t in squashed for t in triggers) for triggers in self._triggers]
-        return Signals(coverage, best_example, keyword, tier_ok, direct)
+        return Signals(coverage, best_example, keyword, self._neighbours(norm), tier_ok, direct)
+
+    def _vector(self, norm: str, known_only: bool = False) -> dict[str, float]:
+        """Unit tf-idf vector of a normalised text over bigrams and Latin words: single Chinese
+        characters add little to a whole-question comparison and make the index many times longer."""
+        v: dict[str, float] = {}
+        for t in tokens(norm):
+            if is_cjk(t) and len(t) == 1:
+                continue
+            if known_only and t not in self._idf and not is_cjk(t):
+                continue
+            v[t] = self.idf(t)
+        size = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {t: x / size for t, x in v.items()}
+
+    def _neighbours(self, norm: str) -> list[float]:
+        """Per entry, the cosine between the question and its closest example question."""
+        acc: dict[int, float] = {}
+        for t, qw in self._vector(norm, known_only=True).items():
+            for j, w in self._example_postings.get(t, ()):
+                acc[j] = acc.get(j, 0.0) + qw * w
+        best = [0.0] * len(self.entries)
+        for j, sim in acc.items():
+            owner = self._example_owner[j]
+            if sim > best[owner]:
+                best[owner] = sim
+        return best
 
     def scores(self, norm: str, tuning: Tuning | None = None) -> list[float]:
         return blend(self.signals(norm), tuning or self.tuning)
@@ -220,7 +260,7 @@ class Matcher:
         second = scores[ranked[1]] if len(ranked) > 1 else 0.0
         margin = top - second
         info = sum(self._query_weights(norm).values())
-        vague = info < self.tuning.vague_info and margin < self.tuning.vague_margin
+        vague = info < self.tuning.empty_info or (info < self.tuning.vague_info and margin < self.tuning.vague_margin)
         if top >= self.answer_threshold and margin >= self.tuning.min_margin and not vague:
             return Match(question, self.entries[best], round(top, 1))
         floor = self.suggest_threshold if not vague else min(self.suggest_threshold, top - 15)
@@ -231,8 +271,9 @@ class Matcher:
 
 def blend(sig: Signals, t: Tuning) -> list[float]:
     out = []
-    for cov, ex, kw, ok, direct in zip(sig.coverage, sig.example, sig.keyword, sig.tier_ok, sig.named):
-        score = 100.0 * (t.w_coverage * cov + t.w_example * ex + t.w_keyword * kw)
+    for cov, ex, kw, nb, ok, direct in zip(sig.coverage, sig.example, sig.keyword, sig.neighbour, sig.tier_ok,
+                                            sig.named):
+        score = 100.0 * (t.w_coverage * cov + t.w_example * ex + t.w_keyword * kw + t.w_neighbour * nb)
         if direct:
             score += TRIGGER_BONUS
         out.append(score if ok else score * t.tier_mismatch)
