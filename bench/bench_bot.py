@@ -25,8 +25,8 @@ STEADY_RATE = 200.0  # questions per second offered in the latency phase
 async def _run_bot_and_load(server: dict, users: int, each: int) -> dict:
     from bot.app import build
     from bot.config import load_config
-    from bot.telegram_app import build_application
-    from reminders.store import Store
+    from bot.telegram.application import build_application
+    from storage.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")

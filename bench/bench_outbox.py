@@ -52,7 +52,7 @@ async def _control(session: aiohttp.ClientSession, url: str, name: str, *args, *
 
 
 def _messages(n: int, chats: int, tag: str):
-    from reminders.outbox import OutgoingMessage
+    from delivery.outbox import OutgoingMessage
 
     order = [FIRST_CHAT + i % chats for i in range(n)]
     random.Random(SEED).shuffle(order)
@@ -63,10 +63,10 @@ def _messages(n: int, chats: int, tag: str):
 async def _outbox(server: dict, db: Path, **settings):
     from telegram import Bot
 
-    from bot.aiohttp_request import AiohttpRequest
-    from bot.telegram_sender import TelegramSender
-    from reminders.outbox import Outbox
-    from reminders.store import Store
+    from bot.telegram.request import AiohttpRequest
+    from bot.telegram.sender import TelegramSender
+    from delivery.outbox import Outbox
+    from storage.store import Store
 
     store = Store(db)
     bot = Bot(server["token"], base_url=server["base_url"], request=AiohttpRequest(connection_pool_size=CONCURRENCY))

@@ -76,7 +76,7 @@ def bench_planning() -> dict:
     # The same subscribers' reminders stored through the service (a sample: SQLite writes dominate).
     from bot.app import build
     from bot.config import load_config
-    from reminders.store import Store
+    from storage.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "plan.db")
@@ -108,8 +108,8 @@ def bench_planning() -> dict:
 async def _broadcast(fake, scale: int) -> dict:
     from bot.app import build
     from bot.config import load_config
-    from bot.telegram_app import make_bot, make_outbox
-    from reminders.store import Store
+    from bot.telegram.application import make_bot, make_outbox
+    from storage.store import Store
 
     rate = 30 * scale
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,7 @@ import sys
 from bot.config import ConfigError, load_config
 from knowledge.loader import DataError
 from knowledge.rules import ConfigError as RulesConfigError
-from reminders.store import StoreError
+from storage.store import StoreError
 
 
 class ChineseArgumentParser(argparse.ArgumentParser):
@@ -77,7 +77,7 @@ def cmd_kb(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    from bot.console import run_console
+    from bot.cli.console import run_console
 
     return run_console(_services(args))
 
@@ -85,7 +85,7 @@ def cmd_chat(args) -> int:
 def cmd_telegram(args) -> int:
     import logging
 
-    from bot.telegram_app import run
+    from bot.telegram.application import run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="配置文件路径（默认 config.toml）")
     p.set_defaults(func=cmd_telegram)
 
-    from bot import admin_cmd, check_cmd
+    from bot.cli import admin as admin_cmd, check as check_cmd
 
     check_cmd.register(sub)
     admin_cmd.register(sub)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.core import Dialogue, make_env
+from bot.dialogue.core import Dialogue, make_env
 from knowledge.clock import Clock, SystemClock
 from knowledge.loader import KnowledgeBase, default_kb
 from knowledge.rules import Params
@@ -58,7 +58,7 @@ def build_matcher(kb: KnowledgeBase, config: dict) -> Matcher:
 
 
 def open_store(config: dict):
-    from reminders.store import Store
+    from storage.store import Store
 
     return Store(config["storage"]["db_path"])
 
@@ -74,11 +74,11 @@ def build(config: dict, channel: str = "telegram", store=None, clock: Clock | No
         store = open_store(config)
     reminders = outbox = staff = broadcasts = windows = None
     if store is not None:
-        from bot.reminder_render import make_renderer
-        from reminders.broadcast import BroadcastService
-        from reminders.outbox import Outbox
+        from bot.dialogue.reminder_render import make_renderer
+        from district.broadcasts import BroadcastService
+        from delivery.outbox import Outbox
         from reminders.service import ReminderService
-        from reminders.staff import StaffService
+        from district.staff import StaffService
 
         districts = [d.name for d in kb.districts]
         windows = WindowedParams(params)

@@ -14,10 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Bot  # noqa: E402
 
-from bot.aiohttp_request import AiohttpRequest  # noqa: E402
-from bot.telegram_sender import TelegramSender  # noqa: E402
-from reminders.outbox import Outbox, OutgoingMessage  # noqa: E402
-from reminders.store import Store  # noqa: E402
+from bot.telegram.request import AiohttpRequest  # noqa: E402
+from bot.telegram.sender import TelegramSender  # noqa: E402
+from delivery.outbox import Outbox, OutgoingMessage  # noqa: E402
+from storage.store import Store  # noqa: E402
 
 FIRST_CHAT = 30_000
 

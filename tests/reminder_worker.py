@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.telegram_app import make_bot, make_outbox  # noqa: E402
+from bot.telegram.application import make_bot, make_outbox  # noqa: E402
 from knowledge.clock import ZONE, FixedClock  # noqa: E402
 from reminders.scheduler import ReminderJobs  # noqa: E402
 

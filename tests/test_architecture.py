@@ -48,7 +48,7 @@ def test_readme_documents_every_setting_and_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for s in SETTINGS:
         assert f"{s.section}.{s.key}" in readme, f"README does not document {s.section}.{s.key}"
-    from bot.core import COMMANDS
+    from bot.dialogue.core import COMMANDS
 
     for c in COMMANDS:
         assert f"/{c.name}" in readme, f"README does not mention /{c.name}"

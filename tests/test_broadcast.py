@@ -1,6 +1,6 @@
 """District announcements: templates, escaping, HTML checks, audiences, fan-out, scheduling, windows.
 
-The outbox is the real `reminders.outbox.Outbox` on the same SQLite file, with a sender that is
+The outbox is the real `delivery.outbox.Outbox` on the same SQLite file, with a sender that is
 never drained: these tests only inspect the `outbox` table.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from knowledge.clock import ZONE, FixedClock
 from knowledge.loader import DataError
 from knowledge.profile import DISTRICTS
-from reminders.broadcast import (
+from district.broadcasts import (
     STOP_BUTTON,
     BroadcastError,
     BroadcastService,
@@ -23,9 +23,9 @@ from reminders.broadcast import (
     render,
     validate_html,
 )
-from reminders.outbox import Outbox
-from reminders.staff import CITY_WIDE, NotAllowed, StaffService, migrate_staff
-from reminders.store import MIGRATIONS, Store
+from delivery.outbox import Outbox
+from district.staff import CITY_WIDE, NotAllowed, StaffService, migrate_staff
+from storage.store import MIGRATIONS, Store
 
 ADMIN, CITY, HAIDIAN, CHAOYANG = 1, 2, 3, 4
 START = dt.datetime(2027, 3, 1, 9, 0, tzinfo=ZONE)

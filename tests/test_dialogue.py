@@ -8,9 +8,9 @@ import pytest
 
 from bot.app import build
 from bot.config import load_config
-from bot.messages import Incoming
+from bot.dialogue.messages import Incoming
 from knowledge.clock import ZONE, FixedClock
-from reminders.store import Store
+from storage.store import Store
 
 USER = 77
 

@@ -19,12 +19,12 @@ from telegram import Bot
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.aiohttp_request import AiohttpRequest
-from bot.telegram_sender import TelegramSender
+from bot.telegram.request import AiohttpRequest
+from bot.telegram.sender import TelegramSender
 from knowledge.clock import ZONE, FixedClock
-from reminders.outbox import (Outbox, OutboxError, OutgoingMessage, SendBlocked, SendRejected, SendRetryAfter,
+from delivery.outbox import (Outbox, OutboxError, OutgoingMessage, SendBlocked, SendRejected, SendRetryAfter,
                               SendTransient)
-from reminders.store import Store
+from storage.store import Store
 from tests.fakebotapi import FakeBotAPI
 
 # python-telegram-bot warns, whenever it builds a RetryAfter, that retry_after becomes a timedelta.

@@ -17,10 +17,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import build
 from bot.config import load_config
-from bot.telegram_app import make_bot, make_outbox
+from bot.telegram.application import make_bot, make_outbox
 from knowledge.clock import ZONE, FixedClock
 from reminders.scheduler import ReminderJobs, install
-from reminders.store import Store
+from storage.store import Store
 from tests.fakebotapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +136,7 @@ async def test_done_records_the_update_and_stops_the_items_reminders(fake, tmp_p
         w.profile(USER, INNOVATIVE_2026)
         [msg] = await w.tick(at(2027, 5, 1))
         rid = int(msg["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2])
-        from bot.messages import Incoming
+        from bot.dialogue.messages import Incoming
 
         [reply] = w.services.dialogue.handle(Incoming(USER, USER, callback=f"rm:done:{rid}"))
         assert "已记录" in reply.html
@@ -150,7 +150,7 @@ async def test_snooze_repeats_the_reminder_tomorrow_at_send_time(fake, tmp_path)
         w.profile(USER, INNOVATIVE_2026)
         [msg] = await w.tick(at(2027, 5, 1))
         rid = int(msg["reply_markup"]["inline_keyboard"][0][1]["callback_data"].split(":")[2])
-        from bot.messages import Incoming
+        from bot.dialogue.messages import Incoming
 
         [reply] = w.services.dialogue.handle(Incoming(USER, USER, callback=f"rm:snz:{rid}"))
         assert "05月02日 09:00" in reply.html

@@ -9,8 +9,8 @@ import pytest
 
 from knowledge.clock import ZONE, FixedClock
 from knowledge.profile import DISTRICTS
-from reminders.broadcast import BroadcastService, migrate_broadcasts
-from reminders.staff import (
+from district.broadcasts import BroadcastService, migrate_broadcasts
+from district.staff import (
     CITY_WIDE,
     INVITE_ALPHABET,
     NotAllowed,
@@ -19,7 +19,7 @@ from reminders.staff import (
     StaffService,
     migrate_staff,
 )
-from reminders.store import MIGRATIONS, Store
+from storage.store import MIGRATIONS, Store
 
 ADMIN, CITY, HAIDIAN, CHAOYANG, REVOKED, STRANGER, NEWCOMER = 1, 2, 3, 4, 5, 6, 7
 PEOPLE = {

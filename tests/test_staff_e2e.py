@@ -9,10 +9,10 @@ import pytest
 
 from bot.app import build
 from bot.config import load_config
-from bot.telegram_app import make_bot, make_outbox
+from bot.telegram.application import make_bot, make_outbox
 from knowledge.clock import ZONE, FixedClock
 from reminders.scheduler import ReminderJobs
-from reminders.store import Store
+from storage.store import Store
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import Bot, labels, press, say
 

@@ -9,9 +9,9 @@ import pytest
 
 from bot.app import build
 from bot.config import load_config
-from bot.telegram_app import ERROR_TEXT, build_application
+from bot.telegram.application import ERROR_TEXT, build_application
 from knowledge.clock import ZONE, FixedClock
-from reminders.store import Store
+from storage.store import Store
 from tests.fakebotapi import FakeBotAPI
 
 USER = 1001

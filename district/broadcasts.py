@@ -48,7 +48,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from knowledge.clock import ZONE
 from knowledge.loader import DATA_DIR, DataError
 from knowledge.profile import TIER_NAMES, TIERS
-from reminders.staff import CITY_WIDE, NotAllowed, StaffService, district_choices, unknown_district_message
+from district.staff import CITY_WIDE, NotAllowed, StaffService, district_choices, unknown_district_message
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Callable, Protocol
 
 import jinja2
 
-from bot.messages import Button, Document, Incoming, Reply
-from bot.profile_flow import ProfileFlow
-from bot.staff_flow import StaffFlow
+from bot.dialogue.messages import Button, Document, Incoming, Reply
+from bot.dialogue.profile import ProfileFlow
+from bot.dialogue.staff import StaffFlow
 from knowledge.clock import Clock, SystemClock, today
 from knowledge.ics import to_ics
 from knowledge.loader import Entry, KnowledgeBase, cite_for

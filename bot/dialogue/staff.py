@@ -17,12 +17,12 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from bot.messages import Button, Incoming, Reply
-from bot.profile_flow import DateInputError, parse_user_date, rows_of
+from bot.dialogue.messages import Button, Incoming, Reply
+from bot.dialogue.profile import DateInputError, parse_user_date, rows_of
 from knowledge.clock import ZONE
 from knowledge.profile import TIER_NAMES, TIERS
-from reminders.broadcast import BroadcastError, placeholders, validate_html
-from reminders.staff import CITY_WIDE, StaffError
+from district.broadcasts import BroadcastError, placeholders, validate_html
+from district.staff import CITY_WIDE, StaffError
 
 _WINDOW_RE = re.compile(r"^\s*(\S+)\s*(?:至|到|-|~|—|～)\s*(\S+)\s*$")
 _WHEN_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*[:：点]\s*(\d{2})?\s*分?\s*$")

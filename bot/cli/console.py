@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.core import Incoming, Reply, html_to_text
+from bot.dialogue.core import Incoming, Reply, html_to_text
 
 CONSOLE_CHAT_ID = 0
 

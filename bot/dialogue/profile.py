@@ -14,7 +14,7 @@ import re
 import unicodedata
 from typing import Callable
 
-from bot.messages import Button, Incoming, Reply
+from bot.dialogue.messages import Button, Incoming, Reply
 from knowledge.loader import KnowledgeBase
 from knowledge.profile import (CHANGE_KINDS, CHANGE_NAMES, INCIDENT_KINDS, INCIDENT_NAMES, TIER_NAMES, TIERS,
                                ProfileError, parse_profile)

@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError,
                             TimedOut)
 
-from reminders.outbox import SendBlocked, SendRejected, SendRetryAfter, SendTransient
+from delivery.outbox import SendBlocked, SendRejected, SendRetryAfter, SendTransient
 
 DEFAULT_TIMEOUT = 10.0  # seconds for connect, write and read each: a hung server becomes a retry
 

@@ -19,10 +19,10 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.aiohttp_request import AiohttpRequest
+from bot.telegram.request import AiohttpRequest
 from bot.app import Services
-from bot.html_split import split_html
-from bot.messages import Incoming, Reply
+from delivery.telegram_html import split_html
+from bot.dialogue.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def make_bot(config: dict, token: str, base_url: str | None = None):
 
 def make_outbox(services: Services, bot):
     """The one sender of every push: the services' outbox, now delivering through this bot."""
-    from bot.telegram_sender import TelegramSender
+    from bot.telegram.sender import TelegramSender
 
     services.outbox.sender = TelegramSender(bot)
     return services.outbox

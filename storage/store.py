@@ -72,19 +72,19 @@ def _m2_reminders(db: sqlite_utils.Database) -> None:
 
 
 def _m3_staff(db: sqlite_utils.Database) -> None:
-    from reminders.staff import migrate_staff  # the tables are described where they are used
+    from district.staff import migrate_staff  # the tables are described where they are used
 
     migrate_staff(db)
 
 
 def _m4_broadcasts(db: sqlite_utils.Database) -> None:
-    from reminders.broadcast import migrate_broadcasts
+    from district.broadcasts import migrate_broadcasts
 
     migrate_broadcasts(db)
 
 
 def _m5_district_windows(db: sqlite_utils.Database) -> None:
-    from reminders.broadcast import migrate_district_windows
+    from district.broadcasts import migrate_district_windows
 
     migrate_district_windows(db)
 

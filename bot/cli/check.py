@@ -6,7 +6,7 @@ rules and prints a readable Chinese summary, or the JSON of `knowledge.rules.res
 `--json`; `--ics FILE` also writes the dated items as an iCalendar file. Bad input — a profile
 field, a file, the date, the config — is one Chinese line on stderr naming it, and exit code 2.
 
-Wiring only: `bot/__main__.py` calls `register(subparsers)`; `python -m bot.check_cmd PROFILE …`
+Wiring only: `bot/__main__.py` calls `register(subparsers)`; `python -m bot.cli.check PROFILE …`
 runs the same command on its own.
 """
 
@@ -27,7 +27,7 @@ from knowledge.ics import to_ics
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
 from knowledge.rules import ConfigError, Params, Result, cn, evaluate, result_to_dict
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 EXIT_BAD_INPUT = 2
 

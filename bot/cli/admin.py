@@ -130,7 +130,7 @@ def cmd_reminders(args) -> int:
 
 
 async def _send_due(svc, token: str, users: list[int], now: dt.datetime, as_json: bool) -> int:
-    from bot.telegram_app import make_outbox, make_bot
+    from bot.telegram.application import make_outbox, make_bot
 
     bot = make_bot(svc.config, token)
     async with bot:
@@ -186,7 +186,7 @@ OPERATOR = 0  # the audit log's user id for the command line: the person at the 
 
 
 def cmd_staff(args) -> int:
-    from reminders.staff import StaffError
+    from district.staff import StaffError
 
     svc = _services(args)
     staff = svc.staff
@@ -216,7 +216,7 @@ def cmd_staff(args) -> int:
 
 
 def cmd_broadcast(args) -> int:
-    from reminders.broadcast import BroadcastError
+    from district.broadcasts import BroadcastError
 
     svc = _services(args)
     try:

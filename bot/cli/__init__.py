@@ -1,0 +1,1 @@
+"""Command line: python -m bot … (admin, check, knowledge and console commands)."""
