@@ -26,10 +26,10 @@ async def _run_bot_and_load(server: dict, users: int, each: int) -> dict:
     from bot.app import build
     from bot.config import load_config
     from bot.telegram.application import build_application
-    from storage.store import Store
+    from bot.app import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "bench.db")
+        store = open_store(Path(tmp) / "bench.db")
         services = build(load_config(), store=store)
         app = build_application(services, server["token"], server["base_url"], server["base_file_url"],
                                 reminders=False)

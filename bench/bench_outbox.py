@@ -66,9 +66,9 @@ async def _outbox(server: dict, db: Path, **settings):
     from bot.telegram.request import AiohttpRequest
     from bot.telegram.sender import TelegramSender
     from delivery.outbox import Outbox
-    from storage.store import Store
+    from bot.app import open_store
 
-    store = Store(db)
+    store = open_store(db)
     bot = Bot(server["token"], base_url=server["base_url"], request=AiohttpRequest(connection_pool_size=CONCURRENCY))
     await bot.initialize()
     return store, bot, Outbox(store, TelegramSender(bot), concurrency=CONCURRENCY, **settings)

@@ -76,16 +76,16 @@ def bench_planning() -> dict:
     # The same subscribers' reminders stored through the service (a sample: SQLite writes dominate).
     from bot.app import build
     from bot.config import load_config
-    from storage.store import Store
+    from bot.app import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "plan.db")
+        store = open_store(Path(tmp) / "plan.db")
         clock = FixedClock(dt.datetime.combine(TODAY, dt.time(10), tzinfo=ZONE))
         services = build(load_config(), store=store, clock=clock)
         with store.transaction():
             for uid, data in enumerate(raw[:N_STORED]):
                 store.put_profile(uid, data)
-                services.reminders.subscribe(uid, uid)
+                services.subscriptions.subscribe(uid, uid)
         t = time.perf_counter()
         totals = services.reminders.replan_all(clock.now())
         stored_s = time.perf_counter() - t
@@ -109,20 +109,18 @@ async def _broadcast(fake, scale: int) -> dict:
     from bot.app import build
     from bot.config import load_config
     from bot.telegram.application import make_bot, make_outbox
-    from storage.store import Store
+    from bot.app import open_store
 
     rate = 30 * scale
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "bc.db")
+        store = open_store(Path(tmp) / "bc.db")
         clock = FixedClock(dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE))
-        cfg = load_config()
-        cfg["staff"]["admins"] = [1]
-        cfg["outbox"]["global_rate"] = float(rate)
+        cfg = load_config(overrides={"staff": {"admins": [1]}, "outbox": {"global_rate": float(rate)}})
         services = build(cfg, store=store, clock=clock)
         with store.transaction():
             for uid in range(1_000_000, 1_000_000 + N_BROADCAST):
                 store.put_profile(uid, {"district": "海淀区"})
-                services.reminders.subscribe(uid, uid)
+                services.subscriptions.subscribe(uid, uid)
         bid = services.broadcasts.create(1, "全市", [], [], "supplement", None, {"deadline": "2027-01-10"})
         t = time.perf_counter()
         recipients = services.broadcasts.send(1, bid)

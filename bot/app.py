@@ -1,105 +1,104 @@
-"""Bootstrap: the one place that wires concrete parts together from the configuration."""
+"""Bootstrap: the one place that wires concrete parts together from the configuration.
+
+Dependencies point one way — bot → district → reminders → delivery → storage → knowledge — and
+only here do the layers meet: the store gets every feature's schema, the outbox reports blocked
+chats to the subscriptions, the district's broadcasts ask the reminders side for their audience,
+and an announced window re-plans every subscriber.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from pathlib import Path
 
-from bot.dialogue.core import Dialogue, make_env
+from bot.config import Config
+from bot.dialogue.core import Dialogue
+from bot.dialogue.render import make_env
+from bot.dialogue.reminder_render import make_renderer
+from delivery import outbox as outbox_module
+from delivery.outbox import Outbox
+from district import broadcasts as broadcasts_module, staff as staff_module, windows as windows_module
+from district.broadcasts import BroadcastService
+from district.staff import StaffService
+from district.windows import AnnouncedWindows
 from knowledge.clock import Clock, SystemClock
 from knowledge.loader import KnowledgeBase, default_kb
 from knowledge.rules import Params
 from knowledge.search import Matcher
+from reminders import service as reminders_module
+from reminders.service import ReminderService
+from reminders.subscriptions import Subscriptions
+from storage.store import CORE, Schema, Store
+
+# Every feature's tables, in the order their migrations were first written.
+SCHEMAS: tuple[Schema, ...] = (CORE, reminders_module.SCHEMA, outbox_module.SCHEMA, staff_module.SCHEMA,
+                               broadcasts_module.SCHEMA, windows_module.SCHEMA)
 
 
 @dataclass(frozen=True)
 class Services:
-    config: dict
+    config: Config
     kb: KnowledgeBase
     matcher: Matcher
     dialogue: Dialogue
-    store: object | None
+    store: Store | None
     clock: Clock
-    params: Params          # from config.toml; see `windows` for the announced windows on top
-    reminders: object | None  # ReminderService when there is a store
-    outbox: object | None
-    staff: object | None
-    broadcasts: object | None
-    windows: "WindowedParams | None"
+    params: Params                         # from config.toml; `windows` adds the announced ones
+    reminders: ReminderService | None      # None when there is no store (the `ask` command)
+    subscriptions: Subscriptions | None
+    outbox: Outbox | None
+    staff: StaffService | None
+    broadcasts: BroadcastService | None
+    windows: AnnouncedWindows | None
 
 
-class WindowedParams:
-    """config.toml's Params plus the windows district staff announced (stored in SQLite).
-
-    Announced windows override config for the same year. Cached; `invalidate()` after a window
-    is set, which is rare, so re-planning 20,000 subscribers does not query it 20,000 times."""
-
-    def __init__(self, base: Params, broadcasts=None):
-        self.base = base
-        self.broadcasts = broadcasts
-        self._cached: Params | None = None
-
-    def __call__(self) -> Params:
-        if self._cached is None:
-            b = self.broadcasts
-            giant = b.windows_for("giant") if b is not None else {}
-            review = b.district_windows_for("review") if b is not None else {}
-            self._cached = replace(self.base, giant_windows={**self.base.giant_windows, **giant},
-                                   review_windows={**self.base.review_windows, **review})
-        return self._cached
-
-    def invalidate(self) -> None:
-        self._cached = None
+def build_matcher(kb: KnowledgeBase, config: Config) -> Matcher:
+    m = config.matching
+    return Matcher(kb, answer_threshold=m.answer_threshold, suggest_threshold=m.suggest_threshold,
+                   max_suggestions=m.max_suggestions)
 
 
-def build_matcher(kb: KnowledgeBase, config: dict) -> Matcher:
-    m = config["matching"]
-    return Matcher(kb, answer_threshold=m["answer_threshold"], suggest_threshold=m["suggest_threshold"],
-                   max_suggestions=m["max_suggestions"])
+def params_from(config: Config) -> Params:
+    return Params(config.calendar.extra_holidays, config.calendar.extra_workdays, dict(config.giant_windows))
 
 
-def open_store(config: dict):
-    from storage.store import Store
+def open_store(path: str | Path, clock: Clock | None = None) -> Store:
+    """The SQLite file with every feature's tables."""
+    return Store(path, SCHEMAS, clock=clock)
 
-    return Store(config["storage"]["db_path"])
 
-
-def build(config: dict, channel: str = "telegram", store=None, clock: Clock | None = None,
+def build(config: Config, channel: str = "telegram", store: Store | None = None, clock: Clock | None = None,
           kb: KnowledgeBase | None = None, with_store: bool = True) -> Services:
     """Everything a channel needs. `with_store=False` (the `ask` command) opens no database."""
     kb = kb or default_kb()
     matcher = build_matcher(kb, config)
     clock = clock or SystemClock()
-    params = Params.from_config(config)
+    params = params_from(config)
     if store is None and with_store:
-        store = open_store(config)
-    reminders = outbox = staff = broadcasts = windows = None
+        store = open_store(config.db_path, clock)
+    elif store is not None:
+        store.migrate(*SCHEMAS)
+    reminders = subscriptions = outbox = staff = broadcasts = windows = None
     if store is not None:
-        from bot.dialogue.reminder_render import make_renderer
-        from district.broadcasts import BroadcastService
-        from delivery.outbox import Outbox
-        from reminders.service import ReminderService
-        from district.staff import StaffService
-
         districts = [d.name for d in kb.districts]
-        windows = WindowedParams(params)
-        reminders = ReminderService(store, windows, districts, render=make_renderer(make_env(), kb, params))
-        cfg = config["outbox"]
+        windows = AnnouncedWindows(store, params)
+        reminders = ReminderService(store, windows, districts, render=make_renderer(make_env(), kb, params), clock=clock)
+        subscriptions = reminders.subscriptions
+        cfg = config.outbox
         # The sender is attached when a channel that can deliver starts (Telegram); until then
         # the outbox only stores what is to be sent.
-        outbox = Outbox(store, None, global_rate=float(cfg["global_rate"]),
-                        per_chat_interval=float(cfg["per_chat_interval"]), max_attempts=cfg["max_attempts"],
-                        backoff_cap=float(cfg["backoff_cap"]), now=clock.now,
-                        on_blocked=lambda user_id, chat_id: reminders.mark_blocked(user_id, chat_id))
+        outbox = Outbox(store, None, global_rate=cfg.global_rate, per_chat_interval=cfg.per_chat_interval,
+                        max_attempts=cfg.max_attempts, backoff_cap=cfg.backoff_cap, now=clock.now,
+                        on_blocked=subscriptions.mark_blocked, blocked_users=subscriptions.blocked_users)
         reminders.outbox = outbox
-        staff = StaffService(store, set(config["staff"]["admins"]), districts, clock.now)
+        staff = StaffService(store, set(config.admins), districts, clock.now)
 
         def on_window(kind: str, year: int) -> None:
             windows.invalidate()
             reminders.replan_all(clock.now())
 
-        broadcasts = BroadcastService(store, staff, outbox, clock.now, on_window=on_window)
-        windows.broadcasts = broadcasts
-    dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock,
-                        params=windows or params, reminders=reminders, staff=staff, broadcasts=broadcasts)
-    return Services(config, kb, matcher, dialogue, store, clock, params, reminders, outbox, staff, broadcasts,
-                    windows)
+        broadcasts = BroadcastService(store, staff, outbox, clock.now, subscriptions, windows, on_window=on_window)
+    dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=windows or params,
+                        reminders=reminders, staff=staff, broadcasts=broadcasts)
+    return Services(config, kb, matcher, dialogue, store, clock, params, reminders, subscriptions, outbox, staff,
+                    broadcasts, windows)

@@ -1,8 +1,11 @@
-"""config.toml: one declarative list of settings, read and checked at start-up.
+"""config.toml: one declarative list of settings, checked once at start-up into a frozen `Config`.
 
-`SETTINGS` is the single registry: the loader checks types against it, the README's
-configuration table and a test that config.toml documents every key are derived from it.
-Secrets never come from the file; only from environment variables (see `ENV_OVERRIDES`).
+`SETTINGS` is the single registry: the loader checks types against it, and tests check that
+config.toml and the README document every key. `load_config` is the only place a setting is
+validated; everything else receives the typed `Config` (or the part of it it needs). Secrets never
+come from the file, only from environment variables (see `ENV_OVERRIDES`).
+
+Every date and time is Asia/Shanghai (knowledge.clock.ZONE): the assistant serves Beijing.
 """
 
 from __future__ import annotations
@@ -11,16 +14,16 @@ import datetime as dt
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
 
 
 class ConfigError(Exception):
-    """config.toml is missing, malformed, or holds a key of the wrong type."""
+    """config.toml is missing, malformed, or holds a key of the wrong type; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,6 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("general", "timezone", str, "Asia/Shanghai", "time zone of every date and time"),
     Setting("storage", "db_path", str, "data/bot.db", "SQLite file; env BOT_DB overrides"),
     Setting("matching", "answer_threshold", (int, float), 55.0, "score to answer outright"),
     Setting("matching", "suggest_threshold", (int, float), 35.0, "score to offer suggestions"),
@@ -64,31 +66,107 @@ ENV_OVERRIDES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Matching:
+    answer_threshold: float
+    suggest_threshold: float
+    max_suggestions: int
+
+
+@dataclass(frozen=True)
+class Calendar:
+    extra_holidays: frozenset[dt.date]
+    extra_workdays: frozenset[dt.date]
+
+
+@dataclass(frozen=True)
+class Telegram:
+    api_base_url: str
+    mode: str
+    webhook_url: str
+    webhook_listen: str
+    webhook_port: int
+    poll_timeout: int
+
+
+@dataclass(frozen=True)
+class Reminders:
+    sweep_seconds: int
+    replan_time: dt.time
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    global_rate: float
+    per_chat_interval: float
+    max_attempts: int
+    backoff_cap: float
+
+
+@dataclass(frozen=True)
+class Config:
+    db_path: str
+    matching: Matching
+    calendar: Calendar
+    giant_windows: Mapping[int, tuple[dt.date, dt.date]] = field(hash=False)
+    telegram: Telegram
+    admins: frozenset[int]
+    reminders: Reminders
+    outbox: OutboxSettings
+    path: Path
+
+
 def _check_type(setting: Setting, value: Any) -> None:
-    expected = setting.type
+    expected = setting.type if isinstance(setting.type, tuple) else (setting.type,)
     # bool is an int in Python; a TOML `true` for a number is still a mistake.
-    if isinstance(value, bool) and bool not in (expected if isinstance(expected, tuple) else (expected,)):
-        raise ConfigError(f"配置项 [{setting.section}] {setting.key} 的类型不对：{value!r}")
-    if not isinstance(value, expected):
+    if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
         raise ConfigError(f"配置项 [{setting.section}] {setting.key} 的类型不对：{value!r}")
 
 
-def _check_dates(section: str, key: str, values: list) -> None:
-    for v in values:
+def _dates(section: str, key: str, values: list) -> frozenset[dt.date]:
+    for i, v in enumerate(values):
         if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
-            raise ConfigError(f"配置项 [{section}] {key} 只能填写日期（如 2027-01-01），不能是 {v!r}")
+            raise ConfigError(f"配置项 {section}.{key}[{i}] 只能填写 TOML 日期（如 2027-01-01，不加引号），"
+                              f"不能是 {v!r}")
+    return frozenset(values)
 
 
-def load_config(path: str | os.PathLike | None = None, environ: dict | None = None) -> dict:
-    """Parse and check config.toml; return {section: {key: value}} with defaults filled in."""
-    env = os.environ if environ is None else environ
-    cfg_path = Path(path) if path else DEFAULT_CONFIG
+def _giant_windows(raw: Mapping[str, Any]) -> dict[int, tuple[dt.date, dt.date]]:
+    out = {}
+    for year, window in raw.items():
+        where = f"[windows.giant.{year}]"
+        if not (str(year).isdigit() and len(str(year)) == 4 and isinstance(window, dict)
+                and set(window) == {"start", "end"}
+                and all(isinstance(window[k], dt.date) and not isinstance(window[k], dt.datetime)
+                        for k in ("start", "end"))
+                and window["start"] <= window["end"]):
+            raise ConfigError(f"配置项 {where} 需要四位数年份和 start、end 两个日期（start 不晚于 end）")
+        if window["start"].year != int(year) or window["end"].year != int(year):
+            raise ConfigError(f"配置项 {where}：start 和 end 应在 {year} 年内")
+        out[int(year)] = (window["start"], window["end"])
+    return out
+
+
+def _read(cfg_path: Path) -> dict:
     try:
-        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        return tomllib.loads(cfg_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"找不到配置文件：{cfg_path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"无法读取配置文件 {cfg_path}：{exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"配置文件 {cfg_path} 格式有误：{exc}") from None
+
+
+def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
+    """Parse and check config.toml (plus `overrides`, {section: {key: value}}, as if written in
+    the file — for tests and benchmarks); ConfigError names the file and the key."""
+    env = os.environ if environ is None else environ
+    cfg_path = Path(path) if path else DEFAULT_CONFIG
+    raw = _read(cfg_path)
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
 
     known = {(s.section, s.key) for s in SETTINGS}
     for section, table in raw.items():
@@ -98,40 +176,44 @@ def load_config(path: str | os.PathLike | None = None, environ: dict | None = No
             if (section, key) not in known:
                 raise ConfigError(f"配置文件 {cfg_path}：未知配置项 [{section}] {key}")
 
-    cfg: dict[str, dict[str, Any]] = {}
+    v: dict[tuple[str, str], Any] = {}
     for s in SETTINGS:
         value = raw.get(s.section, {}).get(s.key, s.default)
         _check_type(s, value)
-        cfg.setdefault(s.section, {})[s.key] = value
+        v[s.section, s.key] = value
     for env_name, section, key in ENV_OVERRIDES:
         if env.get(env_name):
-            cfg[section][key] = env[env_name]
+            v[section, key] = env[env_name]
 
-    _check_dates("calendar", "extra_holidays", cfg["calendar"]["extra_holidays"])
-    _check_dates("calendar", "extra_workdays", cfg["calendar"]["extra_workdays"])
-    for year, window in cfg["windows"]["giant"].items():
-        if not (isinstance(window, dict) and str(year).isdigit()
-                and isinstance(window.get("start"), dt.date) and isinstance(window.get("end"), dt.date)
-                and window["start"] <= window["end"]):
-            raise ConfigError(f"配置项 [windows.giant.{year}] 需要年份和 start、end 两个日期（start 不晚于 end）")
-    m = cfg["matching"]
-    if not 0 <= m["suggest_threshold"] <= m["answer_threshold"] <= 100:
+    holidays = _dates("calendar", "extra_holidays", v["calendar", "extra_holidays"])
+    workdays = _dates("calendar", "extra_workdays", v["calendar", "extra_workdays"])
+    if holidays & workdays:
+        raise ConfigError(f"配置项 [calendar] extra_workdays：{min(holidays & workdays).isoformat()} "
+                          "同时出现在 extra_holidays 中")
+    matching = Matching(float(v["matching", "answer_threshold"]), float(v["matching", "suggest_threshold"]),
+                        v["matching", "max_suggestions"])
+    if not 0 <= matching.suggest_threshold <= matching.answer_threshold <= 100:
         raise ConfigError("配置项 [matching]：需要 0 ≤ suggest_threshold ≤ answer_threshold ≤ 100")
-    if not all(isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in cfg["staff"]["admins"]):
+    admins = v["staff", "admins"]
+    if not all(isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in admins):
         raise ConfigError("配置项 [staff] admins 应是 Telegram 用户 ID（正整数）的列表")
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", cfg["reminders"]["replan_time"]):
+    replan = v["reminders", "replan_time"]
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", replan):
         raise ConfigError("配置项 [reminders] replan_time 应写成 00:10 这样的 24 小时制时间")
-    if cfg["reminders"]["sweep_seconds"] < 1 or cfg["outbox"]["global_rate"] <= 0 \
-            or cfg["outbox"]["per_chat_interval"] < 0 or cfg["outbox"]["max_attempts"] < 1:
+    outbox = OutboxSettings(float(v["outbox", "global_rate"]), float(v["outbox", "per_chat_interval"]),
+                            v["outbox", "max_attempts"], float(v["outbox", "backoff_cap"]))
+    if v["reminders", "sweep_seconds"] < 1 or outbox.global_rate <= 0 or outbox.per_chat_interval < 0 \
+            or outbox.max_attempts < 1 or outbox.backoff_cap < 0:
         raise ConfigError("配置项 [reminders]/[outbox]：间隔、速率和次数必须为正数")
-    if cfg["telegram"]["mode"] not in ("polling", "webhook"):
+    telegram = Telegram(*(v["telegram", k] for k in ("api_base_url", "mode", "webhook_url", "webhook_listen",
+                                                      "webhook_port", "poll_timeout")))
+    if telegram.mode not in ("polling", "webhook"):
         raise ConfigError("配置项 [telegram] mode 只能是 polling 或 webhook")
-    if cfg["telegram"]["mode"] == "webhook" and not cfg["telegram"]["webhook_url"].startswith("https://"):
+    if telegram.mode == "webhook" and not telegram.webhook_url.startswith("https://"):
         raise ConfigError("配置项 [telegram] webhook_url：webhook 模式需要一个 https:// 开头的公网地址")
-    try:
-        import zoneinfo
-
-        zoneinfo.ZoneInfo(cfg["general"]["timezone"])
-    except Exception:
-        raise ConfigError(f"配置项 [general] timezone 不是有效的时区：{cfg['general']['timezone']}") from None
-    return cfg
+    hour, minute = map(int, replan.split(":"))
+    return Config(
+        db_path=v["storage", "db_path"], matching=matching, calendar=Calendar(holidays, workdays),
+        giant_windows=_giant_windows(v["windows", "giant"]), telegram=telegram, admins=frozenset(admins),
+        reminders=Reminders(v["reminders", "sweep_seconds"], dt.time(hour, minute)), outbox=outbox,
+        path=cfg_path)

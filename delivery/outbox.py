@@ -37,9 +37,10 @@ Pacing and errors:
   backoff_base·2^(n-1) seconds, at most `backoff_cap`; after `max_attempts` tries the row is
   `failed`.
 - 400 (`SendRejected`): `failed` at once. 403 (`SendBlocked`): the row and every other queued row
-  for that chat become `blocked` unsent, the user's subscription gets blocked=1, and
-  `on_blocked(user_id, chat_id)` is called. Rows enqueued later for a user whose subscription is
-  blocked are stored as `blocked` straight away.
+  for that chat become `blocked` unsent, and `on_blocked(user_id, chat_id)` tells the owner of the
+  subscriptions (reminders/), which records it. Rows enqueued later for a user that
+  `blocked_users` (the same owner's answer) names are stored as `blocked` straight away. The
+  outbox owns only its own table.
 
 Time: the injected `now` stamps rows and decides when a row with a `not_before` is due. Waiting
 inside a drain (pacing, backoff, retry_after) runs on the monotonic clock, so a test clock that
@@ -63,6 +64,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import sqlite_utils
+
+from knowledge.clock import SystemClock, utc_stamp
+from storage.store import Schema
 
 log = logging.getLogger(__name__)
 
@@ -125,15 +131,32 @@ class OutgoingMessage:
     not_before: dt.datetime | None = None
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _iso(moment: dt.datetime) -> str:
-    """One fixed format (UTC, microseconds) so that stored times compare correctly as text."""
     if moment.tzinfo is None:
         raise OutboxError("时间必须带时区（aware datetime）")
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return utc_stamp(moment)
+
+
+MIGRATIONS = sqlite_utils.Migrations("delivery")
+
+
+@MIGRATIONS(name="002_outbox")
+def _m2_outbox(db: sqlite_utils.Database) -> None:
+    db["outbox"].create({
+        "id": int, "chat_id": int, "user_id": int,
+        "html": str, "buttons": str,        # JSON rows of [label, callback data]
+        "source": str,                      # reminder | broadcast | test
+        "source_key": str,                  # idempotency key: one message per key, ever
+        "status": str,                      # queued | sending | sent | failed | blocked
+        "attempts": int, "last_error": str, "not_before": str,
+        "message_id": int, "created": str, "updated": str, "sent_at": str,
+    }, pk="id", if_not_exists=True)
+    db["outbox"].create_index(["source_key"], unique=True, if_not_exists=True)
+    db["outbox"].create_index(["status", "id"], if_not_exists=True)
+    db["outbox"].create_index(["user_id"], if_not_exists=True)
+
+
+SCHEMA = Schema(MIGRATIONS, user_columns=(("outbox", "user_id"),))
 
 
 def _check(m: OutgoingMessage) -> str:
@@ -313,7 +336,8 @@ class Outbox:
     def __init__(self, store, sender: Sender, *, global_rate: float = 30.0, per_chat_interval: float = 1.0,
                  max_attempts: int = 5, backoff_base: float = 1.0, backoff_cap: float = 60.0,
                  concurrency: int = 32, now: Callable[[], dt.datetime] | None = None,
-                 on_blocked: Callable[[int, int], Any] | None = None):
+                 on_blocked: Callable[[int, int], Any] | None = None,
+                 blocked_users: Callable[[set[int]], set[int]] | None = None):
         if global_rate <= 0 or per_chat_interval < 0 or max_attempts < 1 or concurrency < 1 \
                 or backoff_base < 0 or backoff_cap < 0:
             raise OutboxError("outbox 设置无效：速率、次数和并发须为正数，间隔和退避不能为负")
@@ -326,7 +350,8 @@ class Outbox:
         self.backoff_cap = float(backoff_cap)
         self.concurrency = int(concurrency)
         self.on_blocked = on_blocked
-        self._now = now or _utcnow
+        self.blocked_users = blocked_users
+        self._now = now or SystemClock().now
         self._pacer = _Pacer(self.global_rate)
         self._free_at: dict[int, float] = {}   # chat -> monotonic time it may receive again
         self._paused_until = 0.0               # monotonic; set by a 429
@@ -355,7 +380,7 @@ class Outbox:
         ids: dict[str, int] = {}
         with self.store.transaction():
             db = self.store.db
-            blocked_users = self._blocked_users({m.user_id for m in messages})
+            blocked_users = self.blocked_users({m.user_id for m in messages}) if self.blocked_users else set()
             db.conn.executemany(
                 "insert or ignore into outbox (chat_id, user_id, html, buttons, source, source_key, status, "
                 "attempts, last_error, not_before, message_id, created, updated, sent_at) "
@@ -374,18 +399,6 @@ class Outbox:
         log.debug("enqueued %d messages", len(messages))
         self.wake()
         return [ids[m.source_key] for m in messages]
-
-    def _blocked_users(self, user_ids: set[int]) -> set[int]:
-        if not self.store.db["subscriptions"].exists():
-            return set()
-        found: set[int] = set()
-        ids = list(user_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.store.db.execute(
-                f"select user_id from subscriptions where blocked = 1 and user_id in ({marks})", chunk))
-        return found
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -657,7 +670,7 @@ class Outbox:
         q.retry_later(row.id, row.chat_id, time.monotonic() + delay)
 
     def _blocked(self, row: _Claimed, exc: BaseException) -> int:
-        """403: this row, the chat's other queued rows and the subscription are marked blocked."""
+        """403: this row and the chat's other queued rows are marked blocked."""
         stamp = _iso(self._now())
         with self.store.transaction():
             db = self.store.db
@@ -666,9 +679,6 @@ class Outbox:
             others = db.execute("update outbox set status = 'blocked', last_error = ?, updated = ? "
                                 "where chat_id = ? and status = 'queued'",
                                 [f"not sent: chat blocked (row {row.id})", stamp, row.chat_id]).rowcount
-            if db["subscriptions"].exists():
-                db.execute("update subscriptions set blocked = 1, updated = ? where user_id = ?",
-                           [stamp, row.user_id])
         log.warning("chat %d (user %d) blocked the bot: row %d and %d queued rows marked blocked",
                     row.chat_id, row.user_id, row.id, others)
         return 1 + others

@@ -1,14 +1,14 @@
-"""District announcements: templates, audiences, preview, test, scheduling, fan-out, windows.
+"""District announcements: audiences, preview, test, scheduling, fan-out, and the windows they set.
 
-Staff of a district (or city-wide staff, or an administrator — reminders/staff.py) write an
+Staff of a district (or city-wide staff, or an administrator — district/staff.py) write an
 announcement, or pick a template from `knowledge/data/announcements.toml`, choose the audience
 (a district or 全市; optionally tiers held; optionally tiers planned), look at it rendered for one
 real recipient, send a test to themselves, then send it now or schedule it.
 
 - The body is trusted staff HTML, checked once by `validate_html` (Telegram's subset, balanced,
-  `&` and `<` escaped). Placeholders are only `{{ enterprise }}`, `{{ district }}` and
-  `{{ deadline }}` — no filters, no statements — filled by a sandboxed jinja2 environment with
-  autoescape, so whatever an enterprise calls itself arrives escaped.
+  `&` and `<` escaped), with the placeholders of district/templates.py.
+- The audience is the reminders side's answer (`Subscriptions.recipients`): this module never
+  reads the subscriptions or the profiles itself.
 - `send` fans out in ONE transaction: the broadcast becomes `sending` and one outbox row per
   recipient is enqueued under the key `bc|<id>|<user_id>`. The outbox keeps one row per key ever,
   so running `send` again (after a restart, or twice by mistake) adds nobody twice; delivery
@@ -18,10 +18,10 @@ real recipient, send a test to themselves, then send it now or schedule it.
   survives a restart. It goes out under its author's rights at that moment: an author revoked in
   the meantime gets it cancelled (audited), not sent.
 - A broadcast can set a window the notice left open (`{"kind", "year", "start", "end"}`): the
-  小巨人 dates of a year (`giant`, city-wide: stored in `windows`, only administrators and
-  city-wide staff may set it), or a district's review dates for a year (`review`, stored in
-  `district_windows` for the broadcast's district). It is stored when the broadcast is sent, then
-  `on_window(kind, year)` lets the caller re-plan reminders.
+  小巨人 dates of a year (`giant`, city-wide: only administrators and city-wide staff may set it),
+  or a district's review dates for a year (`review`, for the broadcast's district). It is stored
+  (district/windows.py) when the broadcast is sent, then `on_window(kind, year)` lets the caller
+  re-plan reminders.
 - Every call by a person (create, preview, test, send, schedule, cancel, list, status/show when
   asked with an actor) writes one audit row through `StaffService.attempt`.
 """
@@ -29,43 +29,28 @@ real recipient, send a test to themselves, then send it now or schedule it.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import logging
-import re
-import tomllib
-from dataclasses import dataclass
-from functools import lru_cache
-from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-import jinja2
 import sqlite_utils
-from jinja2 import nodes
-from jinja2.sandbox import SandboxedEnvironment
 
-from knowledge.clock import ZONE
-from knowledge.loader import DATA_DIR, DataError
-from knowledge.profile import TIER_NAMES, TIERS
+from delivery.telegram_html import HtmlError, validate_html, visible_len
 from district.staff import CITY_WIDE, NotAllowed, StaffService, district_choices, unknown_district_message
+from district.templates import BroadcastError, Template, cn_date, load_templates, parse_deadline, placeholders, render
+from district.windows import CITY_WIDE_WINDOWS, WINDOW_KINDS, AnnouncedWindows
+from knowledge.clock import ZONE, stamp
+from knowledge.profile import TIER_NAMES, TIERS
+from storage.store import Schema
 
 log = logging.getLogger(__name__)
 
-TEMPLATES_FILE = DATA_DIR / "announcements.toml"
-PLACEHOLDERS = ("enterprise", "district", "deadline")
 VALUE_KEYS = ("deadline",)          # what staff fill in; enterprise and district come from the recipient
-TEMPLATE_FIELDS = ("id", "name", "version", "body")
-TEMPLATE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
-WINDOW_KINDS = {"giant": "国家专精特新“小巨人”申报", "review": "资质到期复核"}
-CITY_WIDE_WINDOWS = ("giant",)  # the 小巨人 dates are the whole city's; a review window is a district's
 STOP_BUTTON = [[("不再接收区里的通知", "rm:stopann")]]
 SOURCE = "broadcast"
 TEST_SOURCE = "test"
 MESSAGE_LIMIT = 4096
-NAME_FALLBACK = "贵企业"
-DISTRICT_FALLBACK = "北京市"
 LONGEST_NAME = "企" * 100   # knowledge.profile.NAME_MAX
 
 REFUSE_NOT_STAFF = "抱歉，只有经授权的区级中小企业主管部门工作人员可以发布通知。如需开通，请联系管理员。"
@@ -74,274 +59,13 @@ Now = Callable[[], dt.datetime]
 OnWindow = Callable[[str, int], None]
 
 
-class BroadcastError(Exception):
-    """Bad input or a step that does not fit the broadcast's state; `message` is for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-# --- Telegram HTML ------------------------------------------------------------------------------
-
-# tag -> attributes it may carry
-ALLOWED_TAGS: dict[str, tuple[str, ...]] = {
-    "b": (), "strong": (), "i": (), "em": (), "u": (), "ins": (), "s": (), "strike": (), "del": (),
-    "a": ("href",), "code": ("class",), "pre": (), "blockquote": ("expandable",), "tg-spoiler": (),
-    "span": ("class",),
-}
-_TAG_LIST = "、".join(f"<{t}>" for t in ALLOWED_TAGS)
-_ENTITY_RE = re.compile(r"&(?:lt|gt|amp|quot|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
-_TAG_OPEN_RE = re.compile(r"</?[a-zA-Z]|<[!?]")  # the parser explains comments and declarations
-_HREF_RE = re.compile(r"^(https?://|tg://)\S+$", re.I)
-_LANG_RE = re.compile(r"^language-[A-Za-z0-9_+#.-]{1,32}$")
-
-
-def _where(text: str, index: int) -> str:
-    line = text.count("\n", 0, index) + 1
-    col = index - (text.rfind("\n", 0, index) + 1) + 1
-    return f"第 {line} 行第 {col} 列"
-
-
-class _Checker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-
-    def fail(self, message: str) -> None:
-        line, offset = self.getpos()
-        raise BroadcastError(f"第 {line} 行第 {offset + 1} 列：{message}")
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            hint = "换行请直接回车，" if tag in ("br", "p", "div") else ""
-            self.fail(f"Telegram 不支持标签 <{tag}>。{hint}可用的标签：{_TAG_LIST}")
-        names = [name for name, _ in attrs]
-        if len(set(names)) != len(names):
-            self.fail(f"标签 <{tag}> 的属性重复")
-        for name in names:
-            if name not in ALLOWED_TAGS[tag]:
-                allowed = "、".join(ALLOWED_TAGS[tag]) or "无"
-                self.fail(f"标签 <{tag}> 不支持属性“{name}”（可用属性：{allowed}）")
-        values = dict(attrs)
-        if tag == "a" and not _HREF_RE.match((values.get("href") or "").strip()):
-            self.fail("链接 <a> 需要 href=\"https://…\" 形式的网址")
-        if tag == "span" and values.get("class") != "tg-spoiler":
-            self.fail("<span> 只能写成 <span class=\"tg-spoiler\">（隐藏内容）")
-        if tag == "code" and "class" in values:
-            if not self.stack or self.stack[-1] != "pre" or not _LANG_RE.match(values["class"] or ""):
-                self.fail("<code class=\"language-…\"> 只能直接写在 <pre> 里面")
-        if self.stack and self.stack[-1] in ("pre", "code") and not (tag == "code" and self.stack[-1] == "pre"):
-            self.fail(f"<{self.stack[-1]}> 里面不能再嵌套 <{tag}>")
-        if tag in self.stack and tag in ("a", "blockquote", "pre", "code"):
-            self.fail(f"<{tag}> 不能嵌套在另一个 <{tag}> 里")
-        self.stack.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs) -> None:
-        hint = "换行请直接回车。" if tag == "br" else ""
-        self.fail(f"Telegram 不支持 <{tag}/> 这样的自闭合标签。{hint}")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.fail(f"Telegram 不支持标签 </{tag}>。可用的标签：{_TAG_LIST}")
-        if not self.stack:
-            self.fail(f"多余的结束标签 </{tag}>，前面没有对应的 <{tag}>")
-        if self.stack[-1] != tag:
-            self.fail(f"结束标签 </{tag}> 与前面的 <{self.stack[-1]}> 不配对，应先写 </{self.stack[-1]}>")
-        self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        if "<" in data:
-            self.fail("“<”需要写成“&lt;”，或者这里的标签没有写完整")
-
-    def handle_comment(self, data: str) -> None:
-        self.fail("Telegram 不支持 HTML 注释 <!-- -->")
-
-    def handle_decl(self, decl: str) -> None:
-        self.fail("Telegram 不支持 <!…> 声明")
-
-    def unknown_decl(self, data: str) -> None:
-        self.fail("Telegram 不支持 <![…]> 声明")
-
-    def handle_pi(self, data: str) -> None:
-        self.fail("Telegram 不支持 <?…> 指令")
-
-
-def validate_html(text: str) -> None:
-    """Refuse what Telegram's HTML parse mode would reject; BroadcastError says where and why."""
-    if not isinstance(text, str) or not text.strip():
-        raise BroadcastError("通知内容不能为空。")
-    for m in re.finditer("&", text):
-        if not _ENTITY_RE.match(text, m.start()):
-            raise BroadcastError(f"{_where(text, m.start())}：“&”需要写成“&amp;”（或写成 &lt; &gt; &quot; 这样完整的实体）")
-    for m in re.finditer("<", text):
-        if not _TAG_OPEN_RE.match(text, m.start()):
-            raise BroadcastError(f"{_where(text, m.start())}：“<”需要写成“&lt;”")
-    checker = _Checker()
-    checker.feed(text)
-    checker.close()
-    if checker.stack:
-        raise BroadcastError(f"标签 <{checker.stack[-1]}> 没有闭合，请在后面加上 </{checker.stack[-1]}>")
-    if not visible_text(text).strip():
-        raise BroadcastError("通知内容不能只有标签而没有文字。")
-
-
-def visible_text(markup: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", markup))
-
-
-def visible_len(markup: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units of the text after entities are parsed."""
-    return len(visible_text(markup).encode("utf-16-le")) // 2
-
-
-# --- placeholders and rendering -----------------------------------------------------------------
-
-_ENV = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
-
-
-def _scan(body: str) -> tuple[frozenset[str], str | None]:
-    """(placeholder names used, the first construct that is not a bare `{{ name }}`)."""
-    tree = _ENV.parse(body)
-    names: set[str] = set()
-    for node in tree.body:
-        if not isinstance(node, nodes.Output):
-            return frozenset(names), "{% … %}"
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                continue
-            if isinstance(child, nodes.Name):
-                names.add(child.name)
-                continue
-            return frozenset(names), "{{ … }} with a filter or an expression"
-    return frozenset(names), None
-
-
-def placeholders(body: str) -> frozenset[str]:
-    """The placeholders a body uses; BroadcastError for anything but known bare `{{ name }}`."""
-    allowed = "、".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS)
-    try:
-        names, other = _scan(body)
-    except jinja2.TemplateSyntaxError as exc:
-        raise BroadcastError(f"第 {exc.lineno} 行：占位符写法有误（{exc.message}）。可用的占位符：{allowed}") from None
-    if other is not None:
-        raise BroadcastError(f"只能使用 {allowed} 这样的占位符，不能使用过滤器、表达式或 {{% %}} 语句。")
-    unknown = sorted(names - set(PLACEHOLDERS))
-    if unknown:
-        raise BroadcastError(f"未知的占位符 {{{{ {unknown[0]} }}}}。可用的占位符：{allowed}")
-    return names
-
-
-def cn_date(value: dt.date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def parse_deadline(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise BroadcastError(f"截止日期“{value}”无效，请写成 2027-05-25 这样的日期。")
-
-
-@lru_cache(maxsize=128)
-def _compiled(body: str) -> jinja2.Template:
-    return _ENV.from_string(body)
-
-
-def render(body: str, values: Mapping[str, Any], recipient: Mapping[str, Any]) -> str:
-    """The body with every placeholder filled and escaped, for one recipient.
-
-    enterprise: the recipient's profile name, or 贵企业; district: the recipient's district (北京市
-    when the profile has none); deadline: values["deadline"] as 2027年5月25日."""
-    context = {"enterprise": recipient.get("name") or NAME_FALLBACK,
-               "district": recipient.get("district") or DISTRICT_FALLBACK}
-    if values.get("deadline") is not None:
-        context["deadline"] = cn_date(parse_deadline(values["deadline"]))
-    try:
-        return _compiled(body).render(context)
-    except jinja2.UndefinedError as exc:
-        raise BroadcastError(f"缺少占位符的值：{exc.message}") from None
-
-
-# --- the template library -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Template:
-    id: str
-    name: str
-    version: int
-    body: str
-    placeholders: frozenset[str]
-
-
-def load_templates(path: str | Path = TEMPLATES_FILE) -> dict[str, Template]:
-    """Read and check the template library; DataError names the file, the template and the field."""
-    path = Path(path)
-    file = path.name
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(file, None, None, "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(file, None, None, f"not valid TOML: {exc}") from None
-    extra = sorted(set(data) - {"template"})
-    if extra:
-        raise DataError(file, None, extra[0], "unknown top-level key (only [[template]] tables)")
-    raw = data.get("template")
-    if not isinstance(raw, list) or not raw:
-        raise DataError(file, None, "template", "needs at least one [[template]] table")
-    out: dict[str, Template] = {}
-    for i, entry in enumerate(raw):
-        name = entry.get("id") if isinstance(entry, dict) and isinstance(entry.get("id"), str) else f"template[{i}]"
-        if not isinstance(entry, dict):
-            raise DataError(file, name, None, "should be a table")
-        for key in entry:
-            if key not in TEMPLATE_FIELDS:
-                raise DataError(file, name, key, f"unknown field (known: {', '.join(TEMPLATE_FIELDS)})")
-        for key in TEMPLATE_FIELDS:
-            if key not in entry:
-                raise DataError(file, name, key, "missing")
-        tid, title, version, body = (entry[k] for k in TEMPLATE_FIELDS)
-        if not isinstance(tid, str) or not TEMPLATE_ID_RE.match(tid):
-            raise DataError(file, name, "id", "should be lower-case letters, digits and _ , e.g. annual_update")
-        if tid in out:
-            raise DataError(file, tid, "id", "is used by two templates")
-        if not isinstance(title, str) or not title.strip():
-            raise DataError(file, tid, "name", "should be a non-empty string")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise DataError(file, tid, "version", "should be an integer ≥ 1")
-        if not isinstance(body, str) or not body.strip():
-            raise DataError(file, tid, "body", "should be a non-empty string")
-        body = body.strip()
-        try:
-            used, other = _scan(body)
-        except jinja2.TemplateSyntaxError as exc:
-            raise DataError(file, tid, "body",
-                            f"placeholder syntax error on line {exc.lineno}: {exc.message}") from None
-        if other is not None:
-            raise DataError(file, tid, "body", f"only bare placeholders are allowed, found {other}")
-        unknown = sorted(used - set(PLACEHOLDERS))
-        if unknown:
-            raise DataError(file, tid, "body", f"unknown placeholder {{{{ {unknown[0]} }}}} "
-                                               f"(known: {', '.join(PLACEHOLDERS)})")
-        try:
-            validate_html(body)
-        except BroadcastError as exc:
-            raise DataError(file, tid, "body", f"not valid Telegram HTML: {exc.message}") from None
-        out[tid] = Template(tid, title.strip(), version, body, used)
-    return out
-
-
 # --- storage ------------------------------------------------------------------------------------
 
+MIGRATIONS = sqlite_utils.Migrations("district.broadcasts")
+
+
+@MIGRATIONS(name="004_broadcasts")
 def migrate_broadcasts(db: sqlite_utils.Database) -> None:
-    """Migration 004_broadcasts: announcements and the windows they set."""
     db["broadcasts"].create({
         "id": int, "author_id": int,
         "district": str,            # the audience: a district name or "全市"
@@ -357,18 +81,11 @@ def migrate_broadcasts(db: sqlite_utils.Database) -> None:
         "window": str,              # JSON {"kind": "giant", "year", "start", "end"} or null
     }, pk="id")
     db["broadcasts"].create_index(["status", "scheduled_at"])
-    db["windows"].create({
-        "kind": str, "year": int, "start": str, "end": str,
-        "set_by": int, "broadcast_id": int, "set_at": str,
-    }, pk=("kind", "year"))
 
 
-def migrate_district_windows(db: sqlite_utils.Database) -> None:
-    """Migration 005_district_windows: windows one district announced (its review dates)."""
-    db["district_windows"].create({
-        "kind": str, "year": int, "district": str, "start": str, "end": str,
-        "set_by": int, "broadcast_id": int, "set_at": str,
-    }, pk=("kind", "year", "district"))
+# Staff are accountable for what they sent: broadcasts keep their author after a /forget.
+SCHEMA = Schema(MIGRATIONS)
+
 
 
 def _loads(value: str | None, default):
@@ -384,20 +101,19 @@ def _decode(row: dict) -> dict:
     return out
 
 
-def _stamp(when: dt.datetime) -> str:
-    return when.isoformat(timespec="seconds")
-
-
 # --- the service --------------------------------------------------------------------------------
 
 class BroadcastService:
     """Announcements over the Store, the staff roles and the outbox; `now` is the clock."""
 
-    def __init__(self, store, staff: StaffService, outbox, now: Now, on_window: OnWindow | None = None,
+    def __init__(self, store, staff: StaffService, outbox, now: Now, subscriptions,
+                 windows: AnnouncedWindows | None = None, on_window: OnWindow | None = None,
                  templates: Mapping[str, Template] | None = None):
         self.store = store
         self.staff = staff
         self.outbox = outbox
+        self.subscriptions = subscriptions  # reminders.subscriptions.Subscriptions: the audience
+        self.windows = windows
         self.now = now
         self.on_window = on_window
         self.templates = dict(load_templates() if templates is None else templates)
@@ -488,43 +204,9 @@ class BroadcastService:
             raise BroadcastError(f"找不到编号为 {broadcast_id} 的通知。")
         return _decode(rows[0])
 
-    # -- audience -------------------------------------------------------------------------------
-
     def audience(self, district: str, tiers: Iterable[str] | None = None,
                  plans: Iterable[str] | None = None) -> list[dict]:
-        """Subscribers who take announcements, in the district (all for 全市), holding one of
-        `tiers` (any title listed in the profile counts) and planning one of `plans`, by user id.
-
-        Each: {user_id, chat_id, district, name, tiers, plans}. Without a profile a subscriber is
-        only reached by a 全市 announcement without tier or plan filters."""
-        tiers, plans = set(tiers or ()), set(plans or ())
-        with self.store.lock:
-            rows = list(self.store.db.query(
-                "select s.user_id, s.chat_id, p.data from subscriptions s "
-                "left join profiles p on p.user_id = s.user_id "
-                "where s.active = 1 and s.blocked = 0 and s.announcements = 1 order by s.user_id"))
-        out = []
-        for row in rows:
-            try:
-                profile = json.loads(row["data"]) if row["data"] else {}
-                if not isinstance(profile, dict):
-                    raise ValueError("not an object")
-                held = {t.get("tier") for t in profile.get("titles") or () if isinstance(t, dict)}
-                planned = set(profile.get("plans") or ())
-            except (ValueError, TypeError, AttributeError):
-                log.warning("profile of user %s unreadable; left out of the audience", row["user_id"])
-                continue
-            home = profile.get("district")
-            if district != CITY_WIDE and home != district:
-                continue
-            if tiers and not held & tiers:
-                continue
-            if plans and not planned & plans:
-                continue
-            out.append({"user_id": row["user_id"], "chat_id": row["chat_id"], "district": home,
-                        "name": profile.get("name"), "tiers": sorted(t for t in held if t),
-                        "plans": sorted(planned)})
-        return out
+        return self.subscriptions.recipients(district, tiers, plans)
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -546,7 +228,10 @@ class BroadcastService:
                 body, version, needed = tpl.body, tpl.version, tpl.placeholders
             else:
                 body, version = (text.strip() if isinstance(text, str) else ""), None
-                validate_html(body)
+                try:
+                    validate_html(body)
+                except HtmlError as exc:
+                    raise BroadcastError(exc.message) from None
                 needed = placeholders(body)
             values = self._values(values, needed)
             self._check_length(body, values)
@@ -557,7 +242,7 @@ class BroadcastService:
                     "tiers": json.dumps(tiers), "plans": json.dumps(plans),
                     "template_id": template_id, "template_version": version,
                     "values": json.dumps(values, ensure_ascii=False), "body": body, "status": "draft",
-                    "scheduled_at": None, "created": _stamp(self.now()), "started": None, "finished": None,
+                    "scheduled_at": None, "created": stamp(self.now()), "started": None, "finished": None,
                     "recipients": 0, "window": json.dumps(window) if window else None,
                 }).last_pk
             note["target"] = bid
@@ -629,21 +314,14 @@ class BroadcastService:
             if rows:
                 self.outbox.enqueue_many(rows)
             total = sum(self.outbox.counts(source_prefix=prefix).values())
-            now = _stamp(self.now())
+            now = stamp(self.now())
             update = {"status": "sending" if total else "done", "started": bc["started"] or now,
                       "recipients": total}
             if not total:
                 update["finished"] = now
             self.store.db["broadcasts"].update(bid, update)
-            if window and window["kind"] in CITY_WIDE_WINDOWS:
-                self.store.db["windows"].upsert({
-                    "kind": window["kind"], "year": window["year"], "start": window["start"], "end": window["end"],
-                    "set_by": actor, "broadcast_id": bid, "set_at": now}, pk=("kind", "year"))
-            elif window:  # a district's window, for the broadcast's district (全市 = every district)
-                self.store.db["district_windows"].upsert({
-                    "kind": window["kind"], "year": window["year"], "district": bc["district"],
-                    "start": window["start"], "end": window["end"], "set_by": actor, "broadcast_id": bid,
-                    "set_at": now}, pk=("kind", "year", "district"))
+            if window:
+                self.windows.record(window, bc["district"], actor, bid, now)
         return total, total - before
 
     def _after_send(self, bc: dict, actor: int) -> None:
@@ -685,8 +363,8 @@ class BroadcastService:
                 raise BroadcastError("定时发送的时间应晚于现在。")
             with self.store.lock:
                 self.store.db["broadcasts"].update(broadcast_id, {"status": "scheduled",
-                                                                  "scheduled_at": _stamp(when)})
-            note["detail"] = _stamp(when)
+                                                                  "scheduled_at": stamp(when)})
+            note["detail"] = stamp(when)
         return when
 
     def cancel(self, actor: int, broadcast_id: int) -> None:
@@ -700,7 +378,7 @@ class BroadcastService:
                         raise BroadcastError(f"通知 {broadcast_id} 已开始发送，无法取消。")
                     raise BroadcastError(self._state_message(bc))
                 self.store.db["broadcasts"].update(broadcast_id, {"status": "cancelled",
-                                                                  "finished": _stamp(self.now())})
+                                                                  "finished": stamp(self.now())})
 
     def due_scheduled(self, now: dt.datetime) -> list[int]:
         """Scheduled broadcasts whose time has come, oldest first."""
@@ -727,7 +405,7 @@ class BroadcastService:
             except NotAllowed:
                 log.warning("scheduled broadcast %s cancelled: its author %s lost the right", bid, author)
                 with self.store.lock:
-                    self.store.db["broadcasts"].update(bid, {"status": "cancelled", "finished": _stamp(self.now())})
+                    self.store.db["broadcasts"].update(bid, {"status": "cancelled", "finished": stamp(self.now())})
             except Exception:  # noqa: BLE001 - one broadcast must not stop the others; retried next sweep
                 log.exception("scheduled broadcast %s failed", bid)
         return enqueued
@@ -744,7 +422,7 @@ class BroadcastService:
         counts = self.outbox.counts(source_prefix=f"bc|{broadcast_id}|")
         out = {k: int(counts.get(k, 0)) for k in ("queued", "sending", "sent", "failed", "blocked")}
         if bc["status"] == "sending" and not out["queued"] and not out["sending"]:
-            finished = _stamp(self.now())
+            finished = stamp(self.now())
             with self.store.lock:
                 self.store.db.execute("update broadcasts set status = 'done', finished = ? "
                                       "where id = ? and status = 'sending'", [finished, broadcast_id])
@@ -776,20 +454,5 @@ class BroadcastService:
                 self._check_reach(actor, self._get(broadcast_id)["district"])
         return self._get(broadcast_id)
 
-    def district_windows_for(self, kind: str) -> dict[tuple[str, int], tuple[dt.date, dt.date]]:
-        """Windows districts announced, {(district, year): (start, end)}, for the rules engine."""
-        with self.store.lock:
-            rows = list(self.store.db.query(
-                "select district, year, start, [end] from district_windows where kind = ?", [kind]))
-        return {(r["district"], r["year"]): (dt.date.fromisoformat(r["start"]), dt.date.fromisoformat(r["end"]))
-                for r in rows}
 
-    def windows_for(self, kind: str) -> dict[int, tuple[dt.date, dt.date]]:
-        """Windows set by announcements, {year: (start, end)}, for the rules engine's Params."""
-        with self.store.lock:
-            rows = list(self.store.db.query("select year, start, [end] from windows where kind = ?", [kind]))
-        return {r["year"]: (dt.date.fromisoformat(r["start"]), dt.date.fromisoformat(r["end"])) for r in rows}
-
-
-__all__ = ["BroadcastError", "BroadcastService", "PLACEHOLDERS", "STOP_BUTTON", "Template", "load_templates",
-           "migrate_broadcasts", "placeholders", "render", "validate_html"]
+__all__ = ["BroadcastError", "BroadcastService", "STOP_BUTTON", "migrate_broadcasts"]

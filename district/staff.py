@@ -23,6 +23,9 @@ from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
+from knowledge.clock import stamp
+from storage.store import Schema
+
 log = logging.getLogger(__name__)
 
 CITY_WIDE = "全市"
@@ -63,8 +66,12 @@ NOBODY = Role("none")
 ADMIN = Role("admin", None, True)
 
 
+MIGRATIONS = sqlite_utils.Migrations("district.staff")
+
+
+@MIGRATIONS(name="003_staff")
 def migrate_staff(db: sqlite_utils.Database) -> None:
-    """Migration 003_staff: staff members, invite codes, the audit trail."""
+    """Staff members, invite codes, the audit trail."""
     db["staff"].create({
         "user_id": int,
         "district": str,        # one of the 17 district names, or "全市"
@@ -87,6 +94,10 @@ def migrate_staff(db: sqlite_utils.Database) -> None:
     }, pk="id")
     db["audit"].create_index(["at"])
     db["audit"].create_index(["user_id"])
+
+
+# Rights can be granted again; the audit log is kept for accountability.
+SCHEMA = Schema(MIGRATIONS, user_columns=(("staff", "user_id"),))
 
 
 def mask_code(code: str) -> str:
@@ -121,7 +132,7 @@ class StaffService:
         """Write one audit row; every attempt calls this exactly once."""
         with self.store.lock:
             self.store.db["audit"].insert({
-                "at": self.now().isoformat(timespec="seconds"), "user_id": user_id, "action": action,
+                "at": stamp(self.now()), "user_id": user_id, "action": action,
                 "target": "" if target is None else str(target), "allowed": int(bool(allowed)),
                 "detail": detail,
             })
@@ -204,7 +215,7 @@ class StaffService:
         with self.store.lock:
             self.store.db["staff"].upsert({
                 "user_id": user_id, "district": district, "granted_by": granted_by,
-                "granted_at": self.now().isoformat(timespec="seconds"), "active": 1,
+                "granted_at": stamp(self.now()), "active": 1,
                 "revoked_by": None, "revoked_at": None,
             }, pk="user_id")
 
@@ -219,7 +230,7 @@ class StaffService:
                 raise StaffError(f"用户 {user_id} 目前不是工作人员，无需撤销。")
             with self.store.lock:
                 self.store.db["staff"].update(user_id, {
-                    "active": 0, "revoked_by": actor, "revoked_at": self.now().isoformat(timespec="seconds")})
+                    "active": 0, "revoked_by": actor, "revoked_at": stamp(self.now())})
             note["detail"] = current.district or ""
 
     def list_staff(self, actor: int, include_revoked: bool = False) -> list[dict]:
@@ -248,10 +259,10 @@ class StaffService:
                         break
                 self.store.db["invites"].insert({
                     "code": code, "district": district, "created_by": actor,
-                    "created_at": created.isoformat(timespec="seconds"),
-                    "expires_at": expires.isoformat(timespec="seconds"), "used_by": None, "used_at": None,
+                    "created_at": stamp(created),
+                    "expires_at": stamp(expires), "used_by": None, "used_at": None,
                 })
-            note["detail"] = f"code {mask_code(code)}, expires {expires.isoformat(timespec='seconds')}"
+            note["detail"] = f"code {mask_code(code)}, expires {stamp(expires)}"
         return code
 
     def redeem(self, user_id: int, code: str) -> Role:
@@ -270,7 +281,7 @@ class StaffService:
                 if self.now() >= dt.datetime.fromisoformat(invite["expires_at"]):
                     raise StaffError("该邀请码已过期，请向管理员索取新的邀请码。")
                 self.store.db["invites"].update(code, {
-                    "used_by": user_id, "used_at": self.now().isoformat(timespec="seconds")})
+                    "used_by": user_id, "used_at": stamp(self.now())})
                 self._put_staff(user_id, invite["district"], invite["created_by"])
             note["detail"] = invite["district"]
         return self.role(user_id)

@@ -40,3 +40,14 @@ class FixedClock:
 
 def today(clock: Clock) -> dt.date:
     return clock.now().astimezone(ZONE).date()
+
+
+def stamp(moment: dt.datetime) -> str:
+    """How a table records a moment for people: ISO 8601 to the second, in the clock's zone."""
+    return moment.isoformat(timespec="seconds")
+
+
+def utc_stamp(moment: dt.datetime) -> str:
+    """How a table records a moment it sorts and compares in SQL: UTC, to the microsecond, so
+    that string order is time order."""
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Awaitable, Callable
+from typing import Callable
 
 from knowledge.clock import ZONE, Clock
 
@@ -68,7 +68,3 @@ def install(scheduler, jobs: ReminderJobs, sweep_seconds: int, replan_at: dt.tim
     scheduler.add_job(jobs.replan, "cron", hour=replan_at.hour, minute=replan_at.minute, timezone=ZONE,
                       id="reminders-replan", **JOB_DEFAULTS)
 
-
-def add_one_off(scheduler, job_id: str, when: dt.datetime, func: Callable[[], Awaitable[None]]) -> None:
-    """A single send at a given moment (a scheduled broadcast); the sweep is its safety net."""
-    scheduler.add_job(func, "date", run_date=when, id=job_id, **JOB_DEFAULTS)

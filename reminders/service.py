@@ -19,10 +19,14 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from knowledge.clock import ZONE
+import sqlite_utils
+
+from knowledge.clock import ZONE, Clock, SystemClock, stamp
 from knowledge.profile import ProfileError, parse_profile
 from knowledge.rules import Item, Params, add_months, evaluate
 from reminders.plan import DEFAULT_LEADS, Planned, Settings, in_quiet, item_key, plan, send_moment
+from reminders.subscriptions import Subscriptions
+from storage.store import Schema
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +38,37 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+MIGRATIONS = sqlite_utils.Migrations("reminders")
+
+
+@MIGRATIONS(name="002_reminders")
+def _m2_reminders(db: sqlite_utils.Database) -> None:
+    db["subscriptions"].create({
+        "user_id": int, "chat_id": int,
+        "active": int,          # reminders on (/subscribe) or off (/unsubscribe)
+        "announcements": int,   # district announcements on or off (one tap, keeps reminders)
+        "blocked": int,         # the user blocked the bot (403): nothing is sent until they return
+        "leads": str,           # JSON list of days before a due date, e.g. [30, 7, 1]
+        "window_open": int,     # also remind on the day a window opens
+        "send_time": str,       # "09:00"
+        "quiet_start": str, "quiet_end": str,  # "21:00", "08:00"
+        "created": str, "updated": str,
+    }, pk="user_id")
+    db["reminders"].create({
+        "id": int, "key": str, "user_id": int, "chat_id": int, "kind": str, "ref": str,
+        "item_key": str,        # which item of the user (kind + its identity), for 已完成
+        "due": str, "start": str, "lead_days": int, "occasion": str,  # lead | opening | overdue | snooze
+        "send_at": str,         # ISO datetime with zone
+        "status": str,          # planned | queued | sent | withdrawn | skipped | done
+        "item": str,            # JSON: text, why, tier… as planned
+        "outbox_id": int, "created": str, "updated": str,
+    }, pk="id")
+    db["reminders"].create_index(["key"], unique=True)
+    db["reminders"].create_index(["status", "send_at"])
+    db["reminders"].create_index(["user_id"])
+
+
+SCHEMA = Schema(MIGRATIONS, user_columns=(("subscriptions", "user_id"), ("reminders", "user_id")))
 
 
 @dataclass(frozen=True)
@@ -46,64 +79,22 @@ class DueReminder:
 
 class ReminderService:
     def __init__(self, store, params: Params | Callable[[], Params], districts: Iterable[str],
-                 render: Renderer | None = None, outbox=None):
+                 render: Renderer | None = None, outbox=None, clock: Clock | None = None):
         self.store = store
+        self.clock = clock or SystemClock()
+        self.subscriptions = Subscriptions(store, self.clock, on_withdraw=self.withdraw_all)
         # A callable gives the Params of the moment: windows announced by district staff change them.
         self._params = params
         self.districts = list(districts)
         self.render = render
         self.outbox = outbox
 
+    def _stamp(self) -> str:
+        return stamp(self.clock.now())
+
     @property
     def params(self) -> Params:
         return self._params() if callable(self._params) else self._params
-
-    # -- subscriptions ----------------------------------------------------------------------
-
-    def subscription(self, user_id: int) -> dict | None:
-        with self.store.lock:
-            rows = list(self.store.db.query("select * from subscriptions where user_id = ?", [user_id]))
-        return rows[0] if rows else None
-
-    def subscribe(self, user_id: int, chat_id: int) -> dict:
-        current = self.subscription(user_id)
-        row = {"user_id": user_id, "chat_id": chat_id, "active": 1, "blocked": 0, "updated": _now_iso()}
-        if current is None:
-            row.update({"announcements": 1, "created": _now_iso(), **Settings().to_row()})
-        with self.store.lock:
-            self.store.db["subscriptions"].upsert(row, pk="user_id")
-        return self.subscription(user_id)
-
-    def unsubscribe(self, user_id: int) -> bool:
-        if self.subscription(user_id) is None:
-            return False
-        with self.store.lock:
-            self.store.db["subscriptions"].update(user_id, {"active": 0, "updated": _now_iso()})
-        self.withdraw_all(user_id)
-        return True
-
-    def set_announcements(self, user_id: int, on: bool) -> None:
-        with self.store.lock:
-            self.store.db["subscriptions"].update(user_id, {"announcements": int(on), "updated": _now_iso()})
-
-    def settings(self, user_id: int) -> Settings:
-        row = self.subscription(user_id)
-        return Settings.from_row(row) if row else Settings()
-
-    def update_settings(self, user_id: int, settings: Settings) -> None:
-        with self.store.lock:
-            self.store.db["subscriptions"].update(user_id, {**settings.to_row(), "updated": _now_iso()})
-
-    def mark_blocked(self, user_id: int, chat_id: int | None = None) -> None:
-        with self.store.lock:
-            if self.store.db["subscriptions"].count_where("user_id = ?", [user_id]):
-                self.store.db["subscriptions"].update(user_id, {"blocked": 1, "updated": _now_iso()})
-        self.withdraw_all(user_id)
-
-    def active_subscribers(self) -> list[dict]:
-        with self.store.lock:
-            return list(self.store.db.query(
-                "select * from subscriptions where active = 1 and blocked = 0 order by user_id"))
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -122,11 +113,11 @@ class ReminderService:
         with self.store.lock:
             cur = self.store.db.execute(
                 "update reminders set status = 'withdrawn', updated = ? where user_id = ? and status = 'planned'",
-                [_now_iso(), user_id])
+                [self._stamp(), user_id])
         return cur.rowcount
 
     def replan_user(self, user_id: int, now: dt.datetime) -> dict:
-        sub = self.subscription(user_id)
+        sub = self.subscriptions.get(user_id)
         if sub is None or not sub["active"] or sub["blocked"]:
             return {"added": 0, "withdrawn": self.withdraw_all(user_id), "restored": 0}
         today = now.astimezone(ZONE).date()
@@ -145,7 +136,7 @@ class ReminderService:
                     new_rows.append(self._row(p, "planned"))
                 elif row["status"] == "withdrawn":
                     self.store.db["reminders"].update(row["id"], {"status": "planned", "send_at": p.send_at.isoformat(),
-                                                                  "updated": _now_iso()})
+                                                                  "updated": self._stamp()})
                     restored += 1
                 elif row["status"] == "planned" and row["send_at"] != p.send_at.isoformat():
                     # Settings moved the send time: keep the row, update when it goes out.
@@ -159,14 +150,14 @@ class ReminderService:
                 # An item that vanished because its due date passed still gets its overdue notice.
                 if row["due"] and dt.date.fromisoformat(row["due"]) < today:
                     continue
-                self.store.db["reminders"].update(row["id"], {"status": "withdrawn", "updated": _now_iso()})
+                self.store.db["reminders"].update(row["id"], {"status": "withdrawn", "updated": self._stamp()})
                 withdrawn += 1
         return {"added": added, "withdrawn": withdrawn, "restored": restored}
 
     def replan_all(self, now: dt.datetime, batch: int = 500) -> dict:
         """Every active subscriber, in transactions of `batch` users (one commit per user is slow)."""
         totals = {"users": 0, "added": 0, "withdrawn": 0, "restored": 0}
-        subscribers = self.active_subscribers()
+        subscribers = self.subscriptions.active()
         for start in range(0, len(subscribers), batch):
             with self.store.transaction():
                 for sub in subscribers[start:start + batch]:
@@ -176,13 +167,12 @@ class ReminderService:
                         totals[k] += r[k]
         return totals
 
-    @staticmethod
-    def _row(p: Planned, status: str) -> dict:
+    def _row(self, p: Planned, status: str) -> dict:
         return {"key": p.key, "user_id": p.user_id, "chat_id": p.chat_id, "kind": p.kind, "ref": p.ref,
                 "item_key": p.item_key, "due": _iso(p.due), "start": _iso(p.start), "lead_days": p.lead_days,
                 "occasion": p.occasion, "send_at": p.send_at.isoformat(), "status": status,
                 "item": json.dumps(p.item, ensure_ascii=False), "outbox_id": None,
-                "created": _now_iso(), "updated": _now_iso()}
+                "created": self._stamp(), "updated": self._stamp()}
 
     # -- the sweep --------------------------------------------------------------------------
 
@@ -239,20 +229,20 @@ class ReminderService:
                     overdue_row = {k: row[k] for k in ("key", "user_id", "chat_id", "kind", "ref", "item_key", "due",
                                                         "start", "lead_days", "occasion", "item")}
                     overdue_row.update({"send_at": now.astimezone(ZONE).isoformat(), "status": "queued",
-                                        "created": _now_iso(), "updated": _now_iso()})
+                                        "created": self._stamp(), "updated": self._stamp()})
                     self.store.db["reminders"].insert(overdue_row, ignore=True)
                     send_id = self.store.db.execute("select id from reminders where key = ?", [key]).fetchone()[0]
                 else:
                     send_id = row["id"]
                     skip_ids = [g["id"] for g in group if g["id"] != send_id]
                 for rid in skip_ids:
-                    self.store.db["reminders"].update(rid, {"status": "skipped", "updated": _now_iso()})
+                    self.store.db["reminders"].update(rid, {"status": "skipped", "updated": self._stamp()})
                 row["id"] = send_id
                 html, buttons = self.render(row, now)
                 outbox_id = self.outbox.enqueue(row["chat_id"], row["user_id"], html, buttons, "reminder",
                                                 f"rem|{row['key']}")
                 self.store.db["reminders"].update(send_id, {"status": "queued", "outbox_id": outbox_id,
-                                                            "updated": _now_iso()})
+                                                            "updated": self._stamp()})
             enqueued += 1
         if enqueued and hasattr(self.outbox, "wake"):
             self.outbox.wake()
@@ -284,7 +274,7 @@ class ReminderService:
             self.store.db.execute(
                 "update reminders set status = 'done', updated = ? where user_id = ? and item_key = ? "
                 "and coalesce(due, '') = ? and status = 'planned'",
-                [_now_iso(), user_id, row["item_key"], row["due"] or ""])
+                [self._stamp(), user_id, row["item_key"], row["due"] or ""])
         self.replan_user(user_id, now)
         return row
 
@@ -293,14 +283,14 @@ class ReminderService:
         row = self.reminder(reminder_id)
         if row is None or row["user_id"] != user_id:
             return None
-        settings = self.settings(user_id)
+        settings = self.subscriptions.settings(user_id)
         tomorrow = now.astimezone(ZONE).date() + dt.timedelta(days=1)
         when = send_moment(tomorrow, settings)
         base = row["key"].split("|snooze|")[0]
         new = {k: row[k] for k in ("user_id", "chat_id", "kind", "ref", "item_key", "due", "start", "lead_days",
                                    "item")}
         new.update({"key": f"{base}|snooze|{tomorrow.isoformat()}", "occasion": "snooze",
-                    "send_at": when.isoformat(), "status": "planned", "created": _now_iso(), "updated": _now_iso()})
+                    "send_at": when.isoformat(), "status": "planned", "created": self._stamp(), "updated": self._stamp()})
         with self.store.lock:
             self.store.db["reminders"].insert(new, ignore=True)
         return when

@@ -1,31 +1,46 @@
-"""SQLite storage through sqlite-utils: profiles, conversations, chat context, subscriptions.
+"""SQLite storage through sqlite-utils: one file, one connection, transactions, and /forget.
 
-Schema changes are registered migrations, applied in order once per database file and recorded
-in `_migrations`. Only what a feature needs is stored; `forget_user` deletes a user's rows for
-real: secure_delete overwrites the freed pages, and the WAL is checkpointed and truncated.
+Each feature owns its tables and declares them as a `Schema`: a `sqlite_utils.Migrations` set (the
+schema changes, applied in order once per database file and recorded in `_sqlite_migrations`) and
+the columns that hold a user's or a chat's id, so that `forget_user` can delete a user's rows in
+every table without knowing the features. The composition root (bot/app.py) hands every schema to
+the Store; this module knows none of them but its own: profiles, conversations, chat context.
+
+Only what a feature needs is stored; `forget_user` deletes a user's rows for real: secure_delete
+overwrites the freed pages, and the WAL is checkpointed and truncated.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import sqlite_utils
+
+from knowledge.clock import Clock, SystemClock, stamp
 
 
 class StoreError(Exception):
     """The database could not be opened or holds something unexpected."""
 
 
-def _utcnow() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+@dataclass(frozen=True)
+class Schema:
+    """A feature's tables: its migrations and the (table, column) pairs keyed by a user or chat."""
+
+    migrations: sqlite_utils.Migrations
+    user_columns: tuple[tuple[str, str], ...] = ()   # deleted by forget_user(user_id)
+    chat_columns: tuple[tuple[str, str], ...] = ()   # deleted by forget_user(…, chat_id)
 
 
+CORE_MIGRATIONS = sqlite_utils.Migrations("core")
+
+
+@CORE_MIGRATIONS(name="001_core")
 def _m1_core(db: sqlite_utils.Database) -> None:
     db["profiles"].create({"user_id": int, "data": str, "updated": str}, pk="user_id")
     db["conversations"].create({"chat_id": int, "user_id": int, "state": str, "draft": str, "updated": str},
@@ -33,76 +48,26 @@ def _m1_core(db: sqlite_utils.Database) -> None:
     db["chat_context"].create({"chat_id": int, "last_question": str, "updated": str}, pk="chat_id")
 
 
-def _m2_reminders(db: sqlite_utils.Database) -> None:
-    db["subscriptions"].create({
-        "user_id": int, "chat_id": int,
-        "active": int,          # reminders on (/subscribe) or off (/unsubscribe)
-        "announcements": int,   # district announcements on or off (one tap, keeps reminders)
-        "blocked": int,         # the user blocked the bot (403): nothing is sent until they return
-        "leads": str,           # JSON list of days before a due date, e.g. [30, 7, 1]
-        "window_open": int,     # also remind on the day a window opens
-        "send_time": str,       # "09:00"
-        "quiet_start": str, "quiet_end": str,  # "21:00", "08:00"
-        "created": str, "updated": str,
-    }, pk="user_id")
-    db["reminders"].create({
-        "id": int, "key": str, "user_id": int, "chat_id": int, "kind": str, "ref": str,
-        "item_key": str,        # which item of the user (kind + its identity), for 已完成
-        "due": str, "start": str, "lead_days": int, "occasion": str,  # lead | opening | overdue | snooze
-        "send_at": str,         # ISO datetime with zone
-        "status": str,          # planned | queued | sent | withdrawn | skipped | done
-        "item": str,            # JSON: text, why, tier… as planned
-        "outbox_id": int, "created": str, "updated": str,
-    }, pk="id")
-    db["reminders"].create_index(["key"], unique=True)
-    db["reminders"].create_index(["status", "send_at"])
-    db["reminders"].create_index(["user_id"])
-    db["outbox"].create({
-        "id": int, "chat_id": int, "user_id": int,
-        "html": str, "buttons": str,        # JSON rows of [label, callback data]
-        "source": str,                      # reminder | broadcast | test
-        "source_key": str,                  # idempotency key: one message per key, ever
-        "status": str,                      # queued | sending | sent | failed | blocked
-        "attempts": int, "last_error": str, "not_before": str,
-        "message_id": int, "created": str, "updated": str, "sent_at": str,
-    }, pk="id")
-    db["outbox"].create_index(["source_key"], unique=True)
-    db["outbox"].create_index(["status", "id"])
-    db["outbox"].create_index(["user_id"])
+CORE = Schema(CORE_MIGRATIONS, user_columns=(("profiles", "user_id"), ("conversations", "user_id")),
+              chat_columns=(("conversations", "chat_id"), ("chat_context", "chat_id")))
 
-
-def _m3_staff(db: sqlite_utils.Database) -> None:
-    from district.staff import migrate_staff  # the tables are described where they are used
-
-    migrate_staff(db)
-
-
-def _m4_broadcasts(db: sqlite_utils.Database) -> None:
-    from district.broadcasts import migrate_broadcasts
-
-    migrate_broadcasts(db)
-
-
-def _m5_district_windows(db: sqlite_utils.Database) -> None:
-    from district.broadcasts import migrate_district_windows
-
-    migrate_district_windows(db)
-
-
-MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
-    ("001_core", _m1_core),
-    ("002_reminders", _m2_reminders),
-    ("003_staff", _m3_staff),
-    ("004_broadcasts", _m4_broadcasts),
-    ("005_district_windows", _m5_district_windows),
-)
+# Databases made before the migration sets were split per feature recorded their migrations by
+# name in `_migrations`; each old name stands for these (set, migration) pairs.
+LEGACY_MIGRATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "001_core": (("core", "001_core"),),
+    "002_reminders": (("reminders", "002_reminders"), ("delivery", "002_outbox")),
+    "003_staff": (("district.staff", "003_staff"),),
+    "004_broadcasts": (("district.broadcasts", "004_broadcasts"), ("district.windows", "004_windows")),
+    "005_district_windows": (("district.windows", "005_district_windows"),),
+}
 
 
 class Store:
     """One SQLite file. Safe to share between the event loop and worker threads (one lock)."""
 
-    def __init__(self, path: str | Path, migrations=MIGRATIONS):
+    def __init__(self, path: str | Path, schemas: tuple[Schema, ...] = (CORE,), clock: Clock | None = None):
         self.path = str(path)
+        self.clock = clock or SystemClock()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -116,18 +81,33 @@ class Store:
             raise StoreError(f"无法打开数据库 {self.path}：{exc}") from None
         self.db = sqlite_utils.Database(conn)
         self.lock = threading.RLock()
-        self._migrate(migrations)
+        self.schemas: list[Schema] = []
+        self.migrate(*schemas)
 
-    def _migrate(self, migrations) -> None:
+    def now_stamp(self) -> str:
+        return stamp(self.clock.now())
+
+    def migrate(self, *schemas: Schema) -> None:
+        """Apply each schema's pending migrations (in the order given) and remember its columns."""
         with self.lock:
-            self.db["_migrations"].create({"id": str, "applied": str}, pk="id", if_not_exists=True)
-            done = {row["id"] for row in self.db["_migrations"].rows}
-            for name, fn in migrations:
-                if name in done:
-                    continue
-                with self.transaction():
-                    fn(self.db)
-                    self.db["_migrations"].insert({"id": name, "applied": _utcnow()})
+            self._adopt_legacy(schemas)
+            for schema in schemas:
+                schema.migrations.apply(self.db)
+                if schema not in self.schemas:
+                    self.schemas.append(schema)
+
+    def _adopt_legacy(self, schemas: tuple[Schema, ...]) -> None:
+        if not self.db["_migrations"].exists():
+            return
+        done = {row["id"] for row in self.db["_migrations"].rows}
+        wanted = {(s.migrations.name, name) for old in done for s_name, name in LEGACY_MIGRATIONS.get(old, ())
+                  for s in schemas if s.migrations.name == s_name}
+        for schema in schemas:
+            schema.migrations.ensure_migrations_table(self.db)
+            applied = {m.name for m in schema.migrations.applied(self.db)}
+            for set_name, name in sorted(wanted):
+                if set_name == schema.migrations.name and name not in applied:
+                    schema.migrations._record_applied(self.db, name)
 
     @contextmanager
     def transaction(self):
@@ -167,7 +147,7 @@ class Store:
 
     def remember_question(self, chat_id: int, text: str) -> None:
         with self.lock:
-            self.db["chat_context"].upsert({"chat_id": chat_id, "last_question": text, "updated": _utcnow()},
+            self.db["chat_context"].upsert({"chat_id": chat_id, "last_question": text, "updated": self.now_stamp()},
                                            pk="chat_id")
 
     # -- profiles ---------------------------------------------------------------------------
@@ -180,11 +160,22 @@ class Store:
     def put_profile(self, user_id: int, data: dict) -> None:
         with self.lock:
             self.db["profiles"].upsert({"user_id": user_id, "data": json.dumps(data, ensure_ascii=False),
-                                        "updated": _utcnow()}, pk="user_id")
+                                        "updated": self.now_stamp()}, pk="user_id")
 
     def profile_user_ids(self) -> list[int]:
         with self.lock:
             return [r["user_id"] for r in self.db.query("select user_id from profiles order by user_id")]
+
+    def profiles(self, user_ids: list[int]) -> dict[int, dict]:
+        """The stored profiles of these users (those that have one), decoded."""
+        out: dict[int, dict] = {}
+        with self.lock:
+            for i in range(0, len(user_ids), 500):
+                chunk = user_ids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.query(f"select user_id, data from profiles where user_id in ({marks})", chunk):
+                    out[row["user_id"]] = json.loads(row["data"])
+        return out
 
     # -- multi-step conversations -----------------------------------------------------------
 
@@ -197,7 +188,7 @@ class Store:
         with self.lock:
             self.db["conversations"].upsert({"chat_id": chat_id, "user_id": user_id, "state": state,
                                              "draft": json.dumps(draft, ensure_ascii=False),
-                                             "updated": _utcnow()}, pk="chat_id")
+                                             "updated": self.now_stamp()}, pk="chat_id")
 
     def clear_conversation(self, chat_id: int) -> None:
         with self.lock:
@@ -205,29 +196,17 @@ class Store:
 
     # -- privacy ----------------------------------------------------------------------------
 
-    # Every table keyed by a user or chat; later migrations add theirs here.
-    USER_TABLES: tuple[tuple[str, str], ...] = (
-        ("profiles", "user_id"),
-        ("conversations", "user_id"),
-        ("conversations", "chat_id"),
-        ("chat_context", "chat_id"),
-        ("subscriptions", "user_id"),
-        ("reminders", "user_id"),
-        ("outbox", "user_id"),
-        ("staff", "user_id"),  # rights can be granted again; the audit log is kept for accountability
-    )
-
     def forget_user(self, user_id: int, chat_id: int | None = None) -> int:
         """Delete everything stored about a user (and their private chat); return rows deleted."""
         chat_id = user_id if chat_id is None else chat_id
         deleted = 0
         with self.lock:
             with self.transaction():
-                for table, column in self.USER_TABLES:
-                    if not self.db[table].exists():
-                        continue
-                    key = user_id if column == "user_id" else chat_id
-                    deleted += self.db.execute(f"delete from [{table}] where [{column}] = ?", [key]).rowcount
+                for schema in self.schemas:
+                    for table, column, key in ([(t, c, user_id) for t, c in schema.user_columns]
+                                               + [(t, c, chat_id) for t, c in schema.chat_columns]):
+                        if self.db[table].exists():
+                            deleted += self.db.execute(f"delete from [{table}] where [{column}] = ?", [key]).rowcount
             if self.path != ":memory:":
                 # Fold the WAL back so the deleted rows' old pages do not linger there either.
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

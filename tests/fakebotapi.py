@@ -18,7 +18,7 @@ called from the event loop that runs the bot (use the ``a_wait_*`` variants ther
 Behaviour follows https://core.telegram.org/bots/api: ``{"ok": true, "result": ...}`` /
 ``{"ok": false, "error_code": N, "description": "...", "parameters": {...}}``, dates in
 seconds, real long polling, updates kept until confirmed by a higher ``offset`` (so updates
-pushed while the bot is down are delivered when it starts), HTML/MarkdownV2/Markdown parsed
+pushed while the bot is down are delivered when it starts), HTML parsed
 into entities like Telegram (tdlib) does, limits checked in UTF-16 code units after parsing.
 
 One deliberate deviation: by default a bare ``&`` that does not start one of the supported
@@ -49,8 +49,6 @@ __all__ = [
     "ApiError",
     "FakeBotAPI",
     "parse_html",
-    "parse_markdown",
-    "parse_markdown_v2",
     "utf16_len",
 ]
 
@@ -132,7 +130,7 @@ def _now() -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# entity parsing (ports of tdlib's parse_html / parse_markdown_v2 / parse_markdown)
+# entity parsing (a port of tdlib's parse_html; the bot sends only HTML)
 # --------------------------------------------------------------------------------------------
 
 _HTML_TAGS = {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
@@ -368,226 +366,6 @@ def _html_entity(tag: str, arg: str | None, offset: int, length: int, inner: str
         return {"type": "custom_emoji", "offset": offset, "length": length,
                 "custom_emoji_id": arg}
     return None  # pragma: no cover
-
-
-_MDV2_TYPE_NAMES = {"bold": "Bold", "italic": "Italic", "underline": "Underline",
-                    "strikethrough": "Strikethrough", "spoiler": "Spoiler", "code": "Code",
-                    "pre": "Pre", "text_link": "TextUrl", "custom_emoji": "CustomEmoji"}
-
-
-def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
-    """Parse MarkdownV2 into (plain text, entities); raises ApiError(400)."""
-    out: list[str] = []
-    entities: list[dict] = []
-    stack: list[dict] = []
-    u16 = 0
-    i = 0
-    n = len(text)
-    quote_start: int | None = None
-
-    def at(k: int) -> str:
-        return text[k] if k < n else ""
-
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-            out.append(text[i + 1])
-            u16 += 1
-            i += 2
-            continue
-        in_code = bool(stack) and stack[-1]["type"] in ("code", "pre")
-        if c == ">" and not in_code and (i == 0 or text[i - 1] == "\n"):
-            if quote_start is None:
-                quote_start = u16
-            i += 1
-            continue
-        if c == "\n" and quote_start is not None and at(i + 1) != ">":
-            if u16 > quote_start:
-                entities.append({"type": "blockquote", "offset": quote_start,
-                                 "length": u16 - quote_start})
-            quote_start = None
-        reserved = "`" if in_code else "_*[]()~`>#+-=|{}.!"
-        if c not in reserved:
-            out.append(c)
-            u16 += _u16(c)
-            i += 1
-            continue
-        is_end = False
-        if stack:
-            t = stack[-1]["type"]
-            is_end = {
-                "bold": c == "*",
-                "italic": c == "_" and at(i + 1) != "_",
-                "code": c == "`",
-                "pre": c == "`" and at(i + 1) == "`" and at(i + 2) == "`",
-                "text_link": c == "]",
-                "underline": c == "_" and at(i + 1) == "_",
-                "strikethrough": c == "~",
-                "spoiler": c == "|" and at(i + 1) == "|",
-                "custom_emoji": c == "]",
-            }[t]
-        if not is_end:
-            begin = i
-            argument = None
-            if c == "_":
-                if at(i + 1) == "_":
-                    etype = "underline"
-                    i += 1
-                else:
-                    etype = "italic"
-            elif c == "*":
-                etype = "bold"
-            elif c == "~":
-                etype = "strikethrough"
-            elif c == "|" and at(i + 1) == "|":
-                etype = "spoiler"
-                i += 1
-            elif c == "[":
-                etype = "text_link"
-            elif c == "!" and at(i + 1) == "[":
-                etype = "custom_emoji"
-                i += 1
-            elif c == "`":
-                if at(i + 1) == "`" and at(i + 2) == "`":
-                    i += 3
-                    etype = "pre"
-                    lang_end = i
-                    while lang_end < n and text[lang_end] not in _SPACE and text[lang_end] != "`":
-                        lang_end += 1
-                    if i != lang_end and lang_end < n and text[lang_end] != "`":
-                        argument = text[i:lang_end]
-                        i = lang_end
-                    if at(i) in ("\n", "\r"):
-                        if at(i + 1) in ("\n", "\r") and at(i) != at(i + 1):
-                            i += 2
-                        else:
-                            i += 1
-                    i -= 1
-                else:
-                    etype = "code"
-            else:
-                raise _parse_error(f"Character '{c}' is reserved and must be escaped with the "
-                                   "preceding '\\'")
-            stack.append({"type": etype, "arg": argument, "offset": u16,
-                          "byte": _byte_offset(text, begin), "out": len(out)})
-            i += 1
-            continue
-        # end of an entity
-        top = stack.pop()
-        etype = top["type"]
-        length = u16 - top["offset"]
-        entity: dict | None = None
-        if etype in ("underline", "spoiler"):
-            i += 1
-        elif etype == "pre":
-            i += 2
-        if etype in ("text_link", "custom_emoji"):
-            url = ""
-            if at(i + 1) == "(":
-                i += 2
-                url_begin = i
-                buf = []
-                while i < n and text[i] != ")":
-                    if text[i] == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-                        buf.append(text[i + 1])
-                        i += 2
-                        continue
-                    buf.append(text[i])
-                    i += 1
-                if i >= n:
-                    raise _parse_error(
-                        f"Can't find end of a URL at byte offset {_byte_offset(text, url_begin)}")
-                url = "".join(buf)
-            elif etype == "text_link":
-                url = "".join(out[top["out"]:])
-            if etype == "custom_emoji":
-                m = re.match(r"^tg://emoji\?id=(\d+)$", url)
-                if not m:
-                    raise _parse_error("Custom emoji entity must contain a tg://emoji URL")
-                entity = {"type": "custom_emoji", "offset": top["offset"], "length": length,
-                          "custom_emoji_id": m.group(1)}
-            elif length > 0:
-                entity = _link_entity(url, top["offset"], length)
-        elif length > 0:
-            entity = {"type": etype, "offset": top["offset"], "length": length}
-            if etype == "pre" and top["arg"]:
-                entity["language"] = top["arg"]
-        if entity is not None and length > 0:
-            entities.append(entity)
-        i += 1
-    if stack:
-        top = stack[-1]
-        raise _parse_error(f"Can't find end of {_MDV2_TYPE_NAMES[top['type']]} entity at byte "
-                           f"offset {top['byte']}")
-    if quote_start is not None and u16 > quote_start:
-        entities.append({"type": "blockquote", "offset": quote_start, "length": u16 - quote_start})
-    return _finish(out, entities)
-
-
-def parse_markdown(text: str) -> tuple[str, list[dict]]:
-    """Parse legacy Markdown into (plain text, entities); raises ApiError(400)."""
-    out: list[str] = []
-    entities: list[dict] = []
-    u16 = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            out.append(text[i + 1])
-            u16 += 1
-            i += 2
-            continue
-        if c not in "_*`[":
-            out.append(c)
-            u16 += _u16(c)
-            i += 1
-            continue
-        begin = i
-        end_char = "]" if c == "[" else c
-        is_pre = False
-        language = None
-        i += 1
-        if c == "`" and text[i:i + 2] == "``":
-            i += 2
-            is_pre = True
-            lang_end = i
-            while lang_end < n and text[lang_end] not in _SPACE and text[lang_end] != "`":
-                lang_end += 1
-            if i != lang_end and lang_end < n and text[lang_end] != "`":
-                language = text[i:lang_end]
-                i = lang_end
-            if i < n and text[i] == "\n":
-                i += 1
-        start = u16
-        out_start = len(out)
-        while i < n and not (text[i] == end_char and (not is_pre or text[i:i + 3] == "```")):
-            out.append(text[i])
-            u16 += _u16(text[i])
-            i += 1
-        if i >= n:
-            raise _parse_error("Can't find end of the entity starting at byte offset "
-                               f"{_byte_offset(text, begin)}")
-        length = u16 - start
-        if c == "[":
-            url = "".join(out[out_start:])
-            if text[i + 1:i + 2] == "(":
-                j = text.find(")", i + 2)
-                if j >= 0:
-                    url = text[i + 2:j]
-                    i = j
-            if length:
-                e = _link_entity(url, start, length)
-                if e:
-                    entities.append(e)
-        elif length:
-            etype = {"_": "italic", "*": "bold", "`": "pre" if is_pre else "code"}[c]
-            e = {"type": etype, "offset": start, "length": length}
-            if language:
-                e["language"] = language
-            entities.append(e)
-        i += 3 if is_pre else 1
-    return _finish(out, entities)
 
 
 def _trim(text: str, entities: list[dict]) -> tuple[str, list[dict]]:
@@ -1193,10 +971,6 @@ class FakeBotAPI:
                         ents.append(dict(e, offset=off, length=ln))
         elif mode.lower() == "html":
             plain, ents = parse_html(text, strict_ampersand=self.strict_ampersand)
-        elif mode.lower() == "markdownv2":
-            plain, ents = parse_markdown_v2(text)
-        elif mode.lower() == "markdown":
-            plain, ents = parse_markdown(text)
         else:
             raise _bad("unsupported parse_mode")
         plain, ents = _trim(plain, ents)

@@ -17,7 +17,7 @@ from telegram import Bot  # noqa: E402
 from bot.telegram.request import AiohttpRequest  # noqa: E402
 from bot.telegram.sender import TelegramSender  # noqa: E402
 from delivery.outbox import Outbox, OutgoingMessage  # noqa: E402
-from storage.store import Store  # noqa: E402
+from bot.app import open_store  # noqa: E402
 
 FIRST_CHAT = 30_000
 
@@ -29,7 +29,7 @@ def messages(n: int) -> list[OutgoingMessage]:
 
 
 async def main(db_path: str, base_url: str, token: str, n: int, concurrency: int) -> None:
-    store = Store(db_path)
+    store = open_store(db_path)
     bot = Bot(token, base_url=base_url, request=AiohttpRequest(connection_pool_size=concurrency))
     await bot.initialize()
     outbox = Outbox(store, TelegramSender(bot, timeout=5.0), global_rate=500.0, per_chat_interval=0.0,

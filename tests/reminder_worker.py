@@ -23,8 +23,7 @@ NOW = dt.datetime(2027, 5, 1, 9, 0, tzinfo=ZONE)
 
 
 async def main(mode: str) -> None:
-    config = load_config()
-    config["outbox"]["global_rate"] = 1000.0
+    config = load_config(overrides={"outbox": {"global_rate": 1000.0}})
     clock = FixedClock(dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE))
     services = build(config, clock=clock)
     bot = make_bot(config, os.environ["FAKE_TOKEN"], os.environ["FAKE_BASE_URL"])
@@ -35,7 +34,7 @@ async def main(mode: str) -> None:
         for uid in USERS:
             services.store.put_profile(uid, {"district": "海淀区",
                                              "titles": [{"tier": "innovative", "since": "2026-06-01"}]})
-            services.reminders.subscribe(uid, uid)
+            services.subscriptions.subscribe(uid, uid)
             services.reminders.replan_user(uid, clock.now())
         clock.set(NOW)
         await jobs.sweep()

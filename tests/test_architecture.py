@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -15,15 +16,92 @@ from bot.config import DEFAULT_CONFIG, SETTINGS, ConfigError, load_config
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_only_bot_imports_telegram():
+# Higher layers may import lower ones, never the reverse (README, "Layout").
+LAYERS = ("bot", "district", "reminders", "delivery", "storage", "knowledge")
+PRODUCT = [p for p in ROOT.glob("*/**/*.py") if p.parts[len(ROOT.parts)] in LAYERS]
+
+
+def _module(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth, except under `if TYPE_CHECKING:`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for b in node.body for n in ast.walk(b))
+    found = set()
+    package = _module(path) if path.name == "__init__.py" else _module(path).rpartition(".")[0]
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)
+    return found
+
+
+def test_the_product_modules_were_found():
+    assert {_module(p).split(".")[0] for p in PRODUCT} == set(LAYERS)
+
+
+def test_dependencies_point_one_way():
+    wrong = []
+    for path in PRODUCT:
+        layer = LAYERS.index(_module(path).split(".")[0])
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in LAYERS and LAYERS.index(top) < layer:
+                wrong.append(f"{_module(path)} imports {name}")
+    assert wrong == []
+
+
+def test_only_bot_telegram_imports_telegram():
+    importers = sorted(_module(p) for p in PRODUCT
+                       if any(n == "telegram" or n.startswith("telegram.") for n in _imports(p)))
+    assert importers and all(m.startswith("bot.telegram") for m in importers), importers
+
+
+def test_loading_every_layer_but_the_telegram_channel_loads_no_telegram():
     code = ("import sys, pkgutil, importlib\n"
-            "import knowledge, reminders\n"
-            "for pkg in (knowledge, reminders):\n"
-            "    for m in pkgutil.iter_modules(pkg.__path__):\n"
-            "        importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
+            f"for top in {list(LAYERS)!r}:\n"
+            "    pkg = importlib.import_module(top)\n"
+            "    for m in pkgutil.walk_packages(pkg.__path__, top + '.'):\n"
+            "        if not m.name.startswith('bot.telegram') and m.name != 'bot.__main__':\n"
+            "            importlib.import_module(m.name)\n"
             "print(sorted(n for n in sys.modules if n == 'telegram' or n.startswith('telegram.')))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_import_cycles_between_modules():
+    modules = {_module(p): p for p in PRODUCT}
+    graph = {m: {n for n in _imports(p) if n in modules and n != m} for m, p in modules.items()}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m: str, trail: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                cycles.append(trail[trail.index(n):] + [n] if n in trail else [m, n])
+            elif n not in state:
+                visit(n, trail + [n])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == []
 
 
 def test_nothing_reads_the_shared_folder():
@@ -48,7 +126,7 @@ def test_readme_documents_every_setting_and_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for s in SETTINGS:
         assert f"{s.section}.{s.key}" in readme, f"README does not document {s.section}.{s.key}"
-    from bot.dialogue.core import COMMANDS
+    from bot.dialogue.commands import COMMANDS
 
     for c in COMMANDS:
         assert f"/{c.name}" in readme, f"README does not mention /{c.name}"
@@ -75,5 +153,5 @@ def test_a_wrong_setting_is_refused_naming_it(tmp_path, body, field):
 
 def test_environment_overrides_the_database_and_api_address(tmp_path):
     cfg = load_config(environ={"BOT_DB": str(tmp_path / "x.db"), "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"})
-    assert cfg["storage"]["db_path"] == str(tmp_path / "x.db")
-    assert cfg["telegram"]["api_base_url"] == "http://127.0.0.1:9/bot"
+    assert cfg.db_path == str(tmp_path / "x.db")
+    assert cfg.telegram.api_base_url == "http://127.0.0.1:9/bot"

@@ -14,18 +14,15 @@ import pytest
 from knowledge.clock import ZONE, FixedClock
 from knowledge.loader import DataError
 from knowledge.profile import DISTRICTS
-from district.broadcasts import (
-    STOP_BUTTON,
-    BroadcastError,
-    BroadcastService,
-    load_templates,
-    migrate_broadcasts,
-    render,
-    validate_html,
-)
+from bot.app import open_store
 from delivery.outbox import Outbox
-from district.staff import CITY_WIDE, NotAllowed, StaffService, migrate_staff
-from storage.store import MIGRATIONS, Store
+from delivery.telegram_html import HtmlError, validate_html
+from district.broadcasts import STOP_BUTTON, BroadcastService
+from district.staff import CITY_WIDE, NotAllowed, StaffService
+from district.templates import BroadcastError, load_templates, render
+from district.windows import AnnouncedWindows
+from knowledge.rules import Params
+from reminders.subscriptions import Subscriptions
 
 ADMIN, CITY, HAIDIAN, CHAOYANG = 1, 2, 3, 4
 START = dt.datetime(2027, 3, 1, 9, 0, tzinfo=ZONE)
@@ -45,9 +42,6 @@ class NeverSender:
 
 # --- wiring -------------------------------------------------------------------------------------
 
-MIGRATE = MIGRATIONS  # 003_staff and 004_broadcasts are registered in reminders/store.py
-
-
 class World:
     """A Store on a file and the services over it; `reopen()` is a restart."""
 
@@ -57,11 +51,11 @@ class World:
         self.open()
 
     def open(self):
-        self.store = Store(self.path, migrations=MIGRATE)
+        self.store = open_store(self.path)
         self.staff = StaffService(self.store, {ADMIN}, list(DISTRICTS), self.clock.now)
         self.outbox = Outbox(self.store, NeverSender(), now=self.clock.now)
-        self.bc = BroadcastService(self.store, self.staff, self.outbox, self.clock.now,
-                                   on_window=lambda kind, year: self.windows_replanned.append((kind, year)))
+        self.bc = BroadcastService(self.store, self.staff, self.outbox, self.clock.now, Subscriptions(self.store),
+                                   AnnouncedWindows(self.store, Params()), on_window=lambda kind, year: self.windows_replanned.append((kind, year)))
 
     def reopen(self):
         self.store.close()
@@ -223,7 +217,7 @@ def test_staff_text_with_broken_html_is_refused_with_the_reason(world, text, rea
 
 
 def test_the_reason_says_where(world):
-    with pytest.raises(BroadcastError, match="第 2 行第 4 列"):
+    with pytest.raises(HtmlError, match="第 2 行第 4 列"):
         validate_html("第一行\n研发 & 创新")
 
 
@@ -461,9 +455,9 @@ GIANT_2027 = {"kind": "giant", "year": 2027, "start": "2027-04-15", "end": "2027
 
 def test_a_window_is_stored_when_sent_and_reminders_are_replanned(world):
     bid = world.bc.create(ADMIN, CITY_WIDE, [], ["little_giant"], "apply", None, DEADLINE, window=GIANT_2027)
-    assert world.bc.windows_for("giant") == {} and world.windows_replanned == []
+    assert world.bc.windows.giant() == {} and world.windows_replanned == []
     world.bc.send(ADMIN, bid)
-    assert world.bc.windows_for("giant") == {2027: (dt.date(2027, 4, 15), dt.date(2027, 5, 15))}
+    assert world.bc.windows.giant() == {2027: (dt.date(2027, 4, 15), dt.date(2027, 5, 15))}
     assert world.windows_replanned == [("giant", 2027)]
     stored = world.store.db["windows"].get(("giant", 2027))
     assert (stored["set_by"], stored["broadcast_id"]) == (ADMIN, bid)
@@ -475,7 +469,7 @@ def test_a_later_announcement_replaces_the_window_of_that_year(world):
         bid = world.bc.create(CITY, CITY_WIDE, [], [], "apply", None, DEADLINE,
                               window={**GIANT_2027, "start": start, "end": end})
         world.bc.send(CITY, bid)
-    assert world.bc.windows_for("giant") == {2027: (dt.date(2027, 4, 20), dt.date(2027, 5, 20))}
+    assert world.bc.windows.giant() == {2027: (dt.date(2027, 4, 20), dt.date(2027, 5, 20))}
 
 
 @pytest.mark.parametrize("window, error, reason", [
@@ -494,7 +488,7 @@ def test_district_staff_set_their_districts_review_window_and_the_rules_use_it(w
     bid = world.bc.create(HAIDIAN, "海淀区", [], [], "review", None, DEADLINE,
                           window={"kind": "review", "year": 2027, "start": "2027-03-01", "end": "2027-03-20"})
     world.bc.send(HAIDIAN, bid)
-    windows = world.bc.district_windows_for("review")
+    windows = world.bc.windows.review()
     assert windows == {("海淀区", 2027): (dt.date(2027, 3, 1), dt.date(2027, 3, 20))}
     from knowledge.profile import parse_profile
     from knowledge.rules import Params, evaluate

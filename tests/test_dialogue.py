@@ -10,14 +10,14 @@ from bot.app import build
 from bot.config import load_config
 from bot.dialogue.messages import Incoming
 from knowledge.clock import ZONE, FixedClock
-from storage.store import Store
+from bot.app import open_store
 
 USER = 77
 
 
 @pytest.fixture
 def svc(tmp_path):
-    store = Store(tmp_path / "d.db")
+    store = open_store(tmp_path / "d.db")
     services = build(load_config(), channel="console", store=store,
                      clock=FixedClock(dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE)))
     yield services
@@ -107,5 +107,5 @@ def test_bad_typed_settings_are_refused_and_nothing_changes(svc, command, error)
     say(svc, "/subscribe")
     [r] = say(svc, command)
     assert error in r.html
-    s = svc.reminders.settings(USER)
+    s = svc.subscriptions.settings(USER)
     assert s.send_time == dt.time(9, 0) and s.leads == (30, 7, 1)

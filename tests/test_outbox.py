@@ -24,7 +24,8 @@ from bot.telegram.sender import TelegramSender
 from knowledge.clock import ZONE, FixedClock
 from delivery.outbox import (Outbox, OutboxError, OutgoingMessage, SendBlocked, SendRejected, SendRetryAfter,
                               SendTransient)
-from storage.store import Store
+from bot.app import open_store
+from reminders.subscriptions import Subscriptions
 from tests.fakebotapi import FakeBotAPI
 
 # python-telegram-bot warns, whenever it builds a RetryAfter, that retry_after becomes a timedelta.
@@ -46,7 +47,7 @@ def fake():
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "outbox.db")
+    s = open_store(tmp_path / "outbox.db")
     yield s
     s.close()
 
@@ -165,10 +166,17 @@ async def test_a_timeout_is_retried(fake, store, bot):
 # -- 403 and 400 ---------------------------------------------------------------------------------
 
 async def test_a_403_blocks_the_chat_its_queued_messages_and_the_subscription(fake, store, bot):
-    store.db["subscriptions"].insert({"user_id": A, "chat_id": A, "active": 1, "blocked": 0})
+    # The outbox reports the 403; the subscriptions (their only writer) record it, as bot/app wires it.
+    subs = Subscriptions(store)
+    subs.subscribe(A, A)
     fake.block(A)
     calls = []
-    box = outbox(store, bot, on_blocked=lambda user, chat: calls.append((user, chat)))
+
+    def on_blocked(user, chat):
+        calls.append((user, chat))
+        subs.mark_blocked(user, chat)
+
+    box = outbox(store, bot, on_blocked=on_blocked, blocked_users=subs.blocked_users)
     for i in range(3):
         box.enqueue(A, A, f"给 A 的第 {i} 条", [], "reminder", f"a{i}")
         box.enqueue(B, B, f"给 B 的第 {i} 条", [], "reminder", f"b{i}")
@@ -326,7 +334,7 @@ def test_killed_mid_drain_nothing_is_lost_and_only_rows_in_flight_are_repeated(t
                 proc.kill()
         fake.clear_faults()
 
-        store = Store(db)
+        store = open_store(db)
         status = dict(store.db.execute("select source_key, status from outbox").fetchall())
         in_flight = {k for k, s in status.items() if s == "sending"}
         sent_before = {k for k, s in status.items() if s == "sent"}

@@ -20,7 +20,7 @@ from bot.config import load_config
 from bot.telegram.application import make_bot, make_outbox
 from knowledge.clock import ZONE, FixedClock
 from reminders.scheduler import ReminderJobs, install
-from storage.store import Store
+from bot.app import open_store
 from tests.fakebotapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +39,9 @@ class World:
         self.clock = FixedClock(now)
 
     async def __aenter__(self):
-        config = load_config()
-        config["outbox"]["per_chat_interval"] = 0.0  # one user gets several reminders in a row here
-        self.store = Store(self.db_path)
+        # One user gets several reminders in a row here.
+        config = load_config(overrides={"outbox": {"per_chat_interval": 0.0}})
+        self.store = open_store(self.db_path)
         self.services = build(config, store=self.store, clock=self.clock)
         self.bot = make_bot(config, self.fake.token, self.fake.base_url)
         await self.bot.initialize()
@@ -55,7 +55,7 @@ class World:
 
     def profile(self, user: int, data: dict) -> None:
         self.store.put_profile(user, data)
-        self.services.reminders.subscribe(user, user)
+        self.services.subscriptions.subscribe(user, user)
         self.services.reminders.replan_user(user, self.clock.now())
 
     async def tick(self, when: dt.datetime) -> list[dict]:
@@ -210,7 +210,7 @@ async def test_a_blocked_user_is_marked_and_gets_nothing_more(fake, tmp_path):
         w.profile(USER, INNOVATIVE_2026)
         fake.block(USER)
         assert await w.tick(at(2027, 5, 1)) == []
-        assert w.services.reminders.subscription(USER)["blocked"] == 1
+        assert w.services.subscriptions.get(USER)["blocked"] == 1
         fake.unblock(USER)
         assert await w.tick(at(2027, 5, 24)) == []
 
@@ -251,7 +251,7 @@ def test_killed_in_the_middle_of_a_sweep_nothing_is_lost_and_only_in_flight_mess
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         assert len(fake.sent()) < 200, "the kill came too late to test anything"
-        store = Store(db)
+        store = open_store(db)
         in_flight = store.db.execute("select count(*) from outbox where status = 'sending'").fetchone()[0]
         store.close()
         fake.clear_faults()

@@ -7,19 +7,14 @@ import itertools
 
 import pytest
 
+from bot.app import open_store
+from district.broadcasts import BroadcastService
+from district.staff import CITY_WIDE, INVITE_ALPHABET, NotAllowed, Role, StaffError, StaffService
+from district.windows import AnnouncedWindows
 from knowledge.clock import ZONE, FixedClock
 from knowledge.profile import DISTRICTS
-from district.broadcasts import BroadcastService, migrate_broadcasts
-from district.staff import (
-    CITY_WIDE,
-    INVITE_ALPHABET,
-    NotAllowed,
-    Role,
-    StaffError,
-    StaffService,
-    migrate_staff,
-)
-from storage.store import MIGRATIONS, Store
+from knowledge.rules import Params
+from reminders.subscriptions import Subscriptions
 
 ADMIN, CITY, HAIDIAN, CHAOYANG, REVOKED, STRANGER, NEWCOMER = 1, 2, 3, 4, 5, 6, 7
 PEOPLE = {
@@ -40,7 +35,7 @@ def clock():
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "bot.db", migrations=MIGRATIONS)
+    s = open_store(tmp_path / "bot.db")
     yield s
     s.close()
 
@@ -58,7 +53,8 @@ def staff(store, clock):
 
 @pytest.fixture
 def broadcasts(store, staff, clock):
-    return BroadcastService(store, staff, outbox=None, now=clock.now)
+    return BroadcastService(store, staff, outbox=None, now=clock.now, subscriptions=Subscriptions(store),
+                            windows=AnnouncedWindows(store, Params()))
 
 
 def audit_rows(store) -> list[dict]:

@@ -12,7 +12,7 @@ from bot.config import load_config
 from bot.telegram.application import make_bot, make_outbox
 from knowledge.clock import ZONE, FixedClock
 from reminders.scheduler import ReminderJobs
-from storage.store import Store
+from bot.app import open_store
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import Bot, labels, press, say
 
@@ -22,11 +22,8 @@ CHAOYANG = [401]
 
 
 def config(admins=(ADMIN,)):
-    cfg = load_config()
-    cfg["staff"]["admins"] = list(admins)
-    cfg["outbox"]["global_rate"] = 500.0
-    cfg["outbox"]["per_chat_interval"] = 0.0
-    return cfg
+    return load_config(overrides={"staff": {"admins": list(admins)},
+                                  "outbox": {"global_rate": 500.0, "per_chat_interval": 0.0}})
 
 
 def StaffBot(fake, db_path, now=None) -> Bot:
@@ -39,7 +36,7 @@ def enterprise(store, services, uid, district, tier="innovative", name=None):
     if name:
         profile["name"] = name
     store.put_profile(uid, profile)
-    services.reminders.subscribe(uid, uid)
+    services.subscriptions.subscribe(uid, uid)
 
 
 @pytest.fixture
@@ -145,7 +142,7 @@ async def test_a_recipient_can_stop_announcements_with_one_tap_and_keep_reminder
     [msg] = await fake.a_wait_for_messages(302, 1, timeout=10)
     [ok] = await press(fake, msg, "不再接收区里的通知", user=302)
     assert "到期提醒照常" in ok["plain_text"]
-    sub = bot.services.reminders.subscription(302)
+    sub = bot.services.subscriptions.get(302)
     assert sub["announcements"] == 0 and sub["active"] == 1
     bid2 = bot.services.broadcasts.create(STAFF, "海淀区", [], [], "supplement", None, {"deadline": "2027-01-20"})
     assert bot.services.broadcasts.send(STAFF, bid2) == 2
@@ -159,7 +156,7 @@ async def test_403_recipients_are_counted_as_blocked(fake, bot):
     bot.services.outbox.wake()
     await fake.a_wait_for(lambda: bot.services.broadcasts.status(bid)["blocked"] == 1
                           and bot.services.broadcasts.status(bid)["sent"] == 2, timeout=10)
-    assert bot.services.reminders.subscription(303)["blocked"] == 1
+    assert bot.services.subscriptions.get(303)["blocked"] == 1
 
 
 async def test_a_scheduled_broadcast_goes_out_after_a_restart(fake, tmp_path):
@@ -181,14 +178,14 @@ async def test_a_scheduled_broadcast_goes_out_after_a_restart(fake, tmp_path):
 
 
 async def test_a_restart_in_the_middle_of_a_5000_recipient_broadcast_loses_and_repeats_nothing(fake, tmp_path):
-    store = Store(tmp_path / "big.db")
+    store = open_store(tmp_path / "big.db")
     clock = FixedClock(dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE))
     services = build(config(), store=store, clock=clock)
     recipients = list(range(100_000, 105_000))
     with store.transaction():
         for uid in recipients:
             store.put_profile(uid, {"district": "海淀区", "titles": [{"tier": "innovative", "since": "2026-06-01"}]})
-            services.reminders.subscribe(uid, uid)
+            services.subscriptions.subscribe(uid, uid)
     services.staff.grant(ADMIN, STAFF, "海淀区")
     bid = services.broadcasts.create(STAFF, "海淀区", [], [], "supplement", None, {"deadline": "2027-01-10"})
     assert services.broadcasts.send(STAFF, bid) == 5000
@@ -204,7 +201,7 @@ async def test_a_restart_in_the_middle_of_a_5000_recipient_broadcast_loses_and_r
     store.close()
     assert 1500 <= len(fake.sent()) < 5000
 
-    store = Store(tmp_path / "big.db")
+    store = open_store(tmp_path / "big.db")
     services = build(config(), store=store, clock=clock)
     bot = make_bot(config(), fake.token, fake.base_url)
     await bot.initialize()

@@ -11,7 +11,7 @@ from bot.app import build
 from bot.config import load_config
 from bot.telegram.application import ERROR_TEXT, build_application
 from knowledge.clock import ZONE, FixedClock
-from storage.store import Store
+from bot.app import open_store
 from tests.fakebotapi import FakeBotAPI
 
 USER = 1001
@@ -38,7 +38,7 @@ class Bot:
         self.app = None
 
     async def start(self):
-        self.store = Store(self.db_path)
+        self.store = open_store(self.db_path)
         self.services = build(self.config or load_config(), store=self.store, clock=self.clock)
         self.app = build_application(self.services, self.fake.token, self.fake.base_url, self.fake.base_file_url)
         await self.app.initialize()

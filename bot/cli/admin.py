@@ -13,12 +13,8 @@ import json
 import os
 import sys
 
+from bot.cli.common import fail, services
 from knowledge.clock import ZONE, FixedClock, SystemClock
-
-
-def _fail(message: str) -> int:
-    print(message, file=sys.stderr)
-    return 2
 
 
 def parse_at(text: str | None) -> dt.datetime | None:
@@ -33,12 +29,8 @@ def parse_at(text: str | None) -> dt.datetime | None:
 
 
 def _services(args):
-    from bot.app import build
-    from bot.config import load_config
-
     at = parse_at(getattr(args, "at", None))
-    clock = FixedClock(at) if at else SystemClock()
-    return build(load_config(args.config), channel="console", clock=clock)
+    return services(args, clock=FixedClock(at) if at else SystemClock())
 
 
 def cmd_profile(args) -> int:
@@ -48,16 +40,16 @@ def cmd_profile(args) -> int:
     if args.profile_command == "show":
         data = svc.store.get_profile(args.user_id)
         if data is None:
-            return _fail(f"用户 {args.user_id} 还没有企业档案。")
+            return fail(f"用户 {args.user_id} 还没有企业档案。")
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     if not args.file:
-        return _fail("请给出档案文件：python -m bot profile set USER_ID FILE")
+        return fail("请给出档案文件：python -m bot profile set USER_ID FILE")
     today = svc.clock.now().astimezone(ZONE).date()
     try:
         profile = load_profile_file(args.file, today, [d.name for d in svc.kb.districts])
     except ProfileError as exc:
-        return _fail(f"档案有误：{exc}")
+        return fail(f"档案有误：{exc}")
     svc.store.put_profile(args.user_id, profile_to_dict(profile))
     result = svc.reminders.replan_user(args.user_id, svc.clock.now())
     print(f"已保存用户 {args.user_id} 的企业档案（{profile.district}）；提醒：新增 {result['added']}，撤回 {result['withdrawn']}。")
@@ -66,7 +58,7 @@ def cmd_profile(args) -> int:
 
 def cmd_subscribe(args) -> int:
     svc = _services(args)
-    svc.reminders.subscribe(args.user_id, args.chat or args.user_id)
+    svc.subscriptions.subscribe(args.user_id, args.chat or args.user_id)
     result = svc.reminders.replan_user(args.user_id, svc.clock.now())
     print(f"用户 {args.user_id} 已开启提醒；已安排 {result['added'] + result['restored']} 条。")
     return 0
@@ -84,7 +76,7 @@ def cmd_reminders(args) -> int:
     svc = _services(args)
     now = svc.clock.now()
     service = svc.reminders
-    users = [args.user] if args.user else [s["user_id"] for s in service.active_subscribers()]
+    users = [args.user] if args.user else [s["user_id"] for s in svc.subscriptions.active()]
     if args.reminders_command == "plan":
         totals = {"added": 0, "withdrawn": 0, "restored": 0}
         for uid in users:
@@ -99,7 +91,7 @@ def cmd_reminders(args) -> int:
         # What the running bot would send at that moment: it re-plans every day, so plan as of
         # then, and it sweeps every few seconds, so only what fell due since the previous sweep
         # (or since --since, to see what a restart after downtime would send). Rolled back after.
-        window = dt.timedelta(seconds=max(60, svc.config["reminders"]["sweep_seconds"]))
+        window = dt.timedelta(seconds=max(60, svc.config.reminders.sweep_seconds))
         since = parse_at(args.since) if args.since else now - window
         with svc.store.dry_run():
             for uid in users:
@@ -125,7 +117,7 @@ def cmd_reminders(args) -> int:
     # send-due: plan, sweep and deliver now through Telegram.
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
-        return _fail("send-due 需要环境变量 TELEGRAM_BOT_TOKEN。")
+        return fail("send-due 需要环境变量 TELEGRAM_BOT_TOKEN。")
     return asyncio.run(_send_due(svc, token, users, now, args.json))
 
 
@@ -195,12 +187,12 @@ def cmd_staff(args) -> int:
     try:
         if args.staff_command == "grant":
             if args.user_id is None or not args.district:
-                return _fail("用法：python -m bot staff grant USER_ID 区名（或“全市”）")
+                return fail("用法：python -m bot staff grant USER_ID 区名（或“全市”）")
             role = staff.grant(OPERATOR, args.user_id, args.district)
             print(f"已授予用户 {args.user_id} {role.district}的通知发布权限。")
         elif args.staff_command == "revoke":
             if args.user_id is None:
-                return _fail("用法：python -m bot staff revoke USER_ID")
+                return fail("用法：python -m bot staff revoke USER_ID")
             staff.revoke(OPERATOR, args.user_id)
             print(f"已撤销用户 {args.user_id} 的权限。")
         else:
@@ -211,18 +203,18 @@ def cmd_staff(args) -> int:
             if not rows and not args.json:
                 print("没有工作人员。")
     except StaffError as exc:
-        return _fail(exc.message)
+        return fail(exc.message)
     return 0
 
 
 def cmd_broadcast(args) -> int:
-    from district.broadcasts import BroadcastError
+    from district.templates import BroadcastError
 
     svc = _services(args)
     try:
         if args.broadcast_command == "show":
             if args.id is None:
-                return _fail("用法：python -m bot broadcast show ID")
+                return fail("用法：python -m bot broadcast show ID")
             row = svc.broadcasts.show(args.id)
             row = {**row, **{k: v for k, v in svc.broadcasts.status(args.id).items() if k not in row}}
             print(json.dumps(row, ensure_ascii=False, indent=2, default=str))
@@ -232,7 +224,7 @@ def cmd_broadcast(args) -> int:
                 "select id, author_id, district, template_id, template_version, status, scheduled_at, created, "
                 "recipients from broadcasts order by id"))
     except BroadcastError as exc:
-        return _fail(exc.message)
+        return fail(exc.message)
     for r in rows:
         print(json.dumps(r, ensure_ascii=False) if args.json else
               f"#{r['id']}  {r['status']}  {r['district']}  模板 {r['template_id'] or '自撰'}"

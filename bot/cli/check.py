@@ -6,30 +6,26 @@ rules and prints a readable Chinese summary, or the JSON of `knowledge.rules.res
 `--json`; `--ics FILE` also writes the dated items as an iCalendar file. Bad input — a profile
 field, a file, the date, the config — is one Chinese line on stderr naming it, and exit code 2.
 
-Wiring only: `bot/__main__.py` calls `register(subparsers)`; `python -m bot.cli.check PROFILE …`
-runs the same command on its own.
+Wiring only: bot/cli registers it as `python -m bot check`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tomllib
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.app import params_from
+from bot.cli.common import EXIT_BAD_INPUT, config_from
+from bot.config import ConfigError
+from knowledge.clock import SystemClock, today as today_of
 from knowledge.ics import to_ics
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
-from knowledge.rules import ConfigError, Params, Result, cn, evaluate, result_to_dict
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-EXIT_BAD_INPUT = 2
+from knowledge.rules import Result, cn, evaluate, result_to_dict
 
 STATUS_NAMES = {"valid": "有效", "expired": "已到期", "cancelled": "已取消认定", "none": "无称号"}
 
@@ -59,29 +55,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _load_config(path_arg: str | None) -> dict[str, Any]:
-    path = Path(path_arg) if path_arg else DEFAULT_CONFIG
-    if not path.exists():
-        if path_arg:
-            raise CheckError("--config", f"配置文件“{path}”不存在")
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CheckError(str(path), f"配置文件格式错误：{exc}") from None
-    except OSError as exc:
-        raise CheckError(str(path), f"无法读取配置文件（{exc.strerror or exc}）") from None
-
-
-def _today(arg: str | None, cfg: dict[str, Any]) -> date:
+def _today(arg: str | None) -> date:
     if arg is None:
-        tz_name = cfg.get("general", {}).get("timezone", DEFAULT_TIMEZONE) \
-            if isinstance(cfg.get("general"), dict) else DEFAULT_TIMEZONE
-        try:
-            zone = ZoneInfo(str(tz_name))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise CheckError("general.timezone", f"未知时区“{tz_name}”") from None
-        return datetime.now(zone).date()
+        return today_of(SystemClock())
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", arg.strip()):
         raise CheckError("--today", f"日期无效“{arg}”，请用 YYYY-MM-DD 格式")
     try:
@@ -134,9 +110,8 @@ def run(args: argparse.Namespace) -> int:
     _ensure_utf8(sys.stdout)
     _ensure_utf8(sys.stderr)
     try:
-        cfg = _load_config(getattr(args, "config", None))
-        params = Params.from_config(cfg)
-        today = _today(getattr(args, "today", None), cfg)
+        params = params_from(config_from(args))
+        today = _today(getattr(args, "today", None))
         profile = load_profile_file(args.profile, today)
         result = evaluate(profile, today, params)
         if getattr(args, "ics", None):
@@ -159,25 +134,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_summary(result, profile.name, profile.district))
     return 0
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse hook: usage errors in Chinese, exit 2
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"参数有误：{message}\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(
-        prog="python -m bot check",
-        description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # `… | head`: the reader left; nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.dialogue.core import Incoming, Reply, html_to_text
+from bot.dialogue.messages import Incoming, Reply
+from delivery.telegram_html import html_to_text
 
 CONSOLE_CHAT_ID = 0
 

@@ -49,6 +49,9 @@ def rows_of(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ..
 
 
 class ProfileFlow:
+    STATES = frozenset(STEPS) | {"title_date", "change_date", "change_reported", "incident_date",
+                                 "incident_remedied", "confirm"}
+
     def __init__(self, store, kb: KnowledgeBase, today: Callable[[], dt.date], on_saved=None):
         self.store = store
         self.kb = kb
@@ -109,6 +112,8 @@ class ProfileFlow:
         return [self._prompt(state, draft, error="请点选下方的按钮（或发送 /cancel 退出）。")]
 
     def on_button(self, msg: Incoming, arg: str) -> list[Reply]:
+        if arg == "start":
+            return self.start(msg)
         conv = self.store.get_conversation(msg.chat_id)
         if conv is None:
             return [Reply("这个档案填写已经结束或已取消。发送 /profile 重新开始。")]

@@ -5,7 +5,7 @@ source (a template or one's own text) → deadline when the text uses {{ deadlin
 (city-wide staff only) → tiers and plans → optionally a window: the district's review dates, or
 the 小巨人 dates (city-wide only) →
 preview for one real recipient with the count → test to oneself / send now / schedule / cancel.
-Every decision is the services' (reminders/staff.py, reminders/broadcast.py), which audit each
+Every decision is the services' (district/staff.py, district/broadcasts.py), which audit each
 attempt; this module only asks and shows.
 """
 
@@ -19,10 +19,11 @@ from dataclasses import replace
 
 from bot.dialogue.messages import Button, Incoming, Reply
 from bot.dialogue.profile import DateInputError, parse_user_date, rows_of
+from delivery.telegram_html import HtmlError, validate_html
+from district.staff import CITY_WIDE, StaffError
+from district.templates import BroadcastError, placeholders
 from knowledge.clock import ZONE
 from knowledge.profile import TIER_NAMES, TIERS
-from district.broadcasts import BroadcastError, placeholders, validate_html
-from district.staff import CITY_WIDE, StaffError
 
 _WINDOW_RE = re.compile(r"^\s*(\S+)\s*(?:至|到|-|~|—|～)\s*(\S+)\s*$")
 _WHEN_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*[:：点]\s*(\d{2})?\s*分?\s*$")
@@ -39,7 +40,13 @@ def parse_when(text: str) -> dt.datetime:
         raise DateInputError("这个时间不存在。请重新输入，例如：2027-05-01 09:00") from None
 
 
+STATES = frozenset({"bc_source", "bc_text", "bc_deadline", "bc_district", "bc_tiers", "bc_window",
+                    "bc_window_dates", "bc_preview", "bc_when"})
+
+
 class StaffFlow:
+    STATES = STATES
+
     def __init__(self, store, staff, broadcasts, kb, clock):
         self.store, self.staff, self.broadcasts, self.kb, self.clock = store, staff, broadcasts, kb, clock
         self.districts = [d.name for d in kb.districts]
@@ -184,7 +191,7 @@ class StaffFlow:
             try:
                 validate_html(text)
                 placeholders(text)
-            except BroadcastError as exc:
+            except (HtmlError, BroadcastError) as exc:
                 return [self._prompt(state, draft, f"正文有问题：{exc.message}")]
             draft["text"] = text
             return self._after_content(msg, draft)
@@ -223,7 +230,7 @@ class StaffFlow:
         action, _, value = arg.partition(":")
         if action == "cancel":
             return self._cancel(msg, conv)
-        if conv is None or not conv[0].startswith("bc_"):
+        if conv is None or conv[0] not in STATES:
             return [Reply("这次发布已经结束。发送 /broadcast 重新开始。")]
         state, draft = conv
         if action == "tpl" and state == "bc_source" and value in self.broadcasts.templates:
@@ -256,18 +263,16 @@ class StaffFlow:
         if state == "bc_preview" and action in ("test", "send", "sched"):
             bid = draft["id"]
             if action == "test":
-                return self._guard(lambda: (self.broadcasts.send_test(msg.user_id, bid, msg.chat_id), self._woke())[1]
-                                   or [Reply("测试消息已发给您本人（带【测试】标记）。确认无误后可点“立即发送”。")])
+                def test() -> list[Reply]:
+                    self.broadcasts.send_test(msg.user_id, bid, msg.chat_id)
+                    return [Reply("测试消息已发给您本人（带【测试】标记）。确认无误后可点“立即发送”。")]
+                return self._guard(test)
             if action == "send":
                 return self._guard(lambda: self._send(msg, bid))
             return self._goto(msg, "bc_when", draft)
         return [self._prompt(state, draft, "这个按钮已过期，请按当前的提示操作。")]
 
     # -- the actions ------------------------------------------------------------------------
-
-    def _woke(self):
-        self.broadcasts.outbox.wake()
-        return None
 
     def _create(self, msg: Incoming, draft: dict) -> list[Reply]:
         def run():
@@ -290,7 +295,6 @@ class StaffFlow:
     def _send(self, msg: Incoming, bid: int) -> list[Reply]:
         count = self.broadcasts.send(msg.user_id, bid)
         self.store.clear_conversation(msg.chat_id)
-        self._woke()
         return [Reply(f"第 {bid} 号通知已开始发送给 {count} 家订阅企业。发送 /broadcast_status {bid} 查看进度。")]
 
     def _schedule(self, msg: Incoming, draft: dict, when: dt.datetime) -> list[Reply]:
@@ -300,11 +304,15 @@ class StaffFlow:
                       f"发送前可用 /broadcast_cancel {draft['id']} 取消。")]
 
     def _cancel(self, msg: Incoming, conv) -> list[Reply]:
-        if conv and conv[0].startswith("bc_") and conv[1].get("id"):
+        if conv and conv[0] in STATES and conv[1].get("id"):
             self._guard(lambda: self.broadcasts.cancel(msg.user_id, conv[1]["id"]))
-        if conv and conv[0].startswith("bc_"):
+        if conv and conv[0] in STATES:
             self.store.clear_conversation(msg.chat_id)
         return [Reply("已取消，通知没有发送。")]
+
+    def cancel(self, msg: Incoming) -> list[Reply]:
+        """/cancel during a broadcast: a draft already stored is cancelled too."""
+        return self._cancel(msg, self.store.get_conversation(msg.chat_id))
 
     def cancel_command(self, msg: Incoming) -> list[Reply]:
         args = self._args(msg)

@@ -9,7 +9,6 @@ logs with context and tells the user briefly that something went wrong.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import os
 import sys
@@ -154,7 +153,7 @@ def make_bot(config: dict, token: str, base_url: str | None = None):
     """A plain Bot (CLI send-due, tests), at the configured Bot API address, on aiohttp."""
     from telegram import Bot
 
-    base_url = base_url or config["telegram"]["api_base_url"]
+    base_url = base_url or config.telegram.api_base_url
     return Bot(token, base_url=base_url, base_file_url=_file_url(base_url),
                request=AiohttpRequest(connection_pool_size=32))
 
@@ -179,16 +178,15 @@ async def start_reminders(application: Application) -> None:
     application.bot_data["reminder_jobs"] = jobs
     await jobs.startup()
     application.bot_data["outbox_task"] = asyncio.create_task(outbox.run_forever(poll_interval=1.0))
-    rcfg = services.config["reminders"]
-    hour, minute = map(int, rcfg["replan_time"].split(":"))
-    install(application.job_queue.scheduler, jobs, rcfg["sweep_seconds"], dt.time(hour, minute))
+    rcfg = services.config.reminders
+    install(application.job_queue.scheduler, jobs, rcfg.sweep_seconds, rcfg.replan_time)
 
 
 async def stop_reminders(application: Application) -> None:
     task = application.bot_data.pop("outbox_task", None)
     services: Services = application.bot_data["services"]
     if task is not None:
-        services.reminders.outbox.stop()
+        services.outbox.stop()
         try:
             await asyncio.wait_for(task, 10)
         except (asyncio.TimeoutError, asyncio.CancelledError):
@@ -198,7 +196,7 @@ async def stop_reminders(application: Application) -> None:
 def build_application(services: Services, token: str, base_url: str | None = None,
                       base_file_url: str | None = None, builder: ApplicationBuilder | None = None,
                       reminders: bool = True) -> Application:
-    base_url = base_url or services.config["telegram"]["api_base_url"]
+    base_url = base_url or services.config.telegram.api_base_url
     if base_file_url is None:
         base_file_url = _file_url(base_url)
     builder = builder or ApplicationBuilder()
@@ -225,15 +223,15 @@ def run(services: Services) -> int:
         print("未设置 TELEGRAM_BOT_TOKEN 环境变量，无法启动 Telegram 机器人。"
               "不带令牌时可用 python -m bot chat 在终端对话。", file=sys.stderr, flush=True)
         return 2
-    cfg = services.config["telegram"]
+    cfg = services.config.telegram
     application = build_application(services, token)
-    log.info("starting Telegram bot in %s mode", cfg["mode"])
-    if cfg["mode"] == "webhook":
-        application.run_webhook(listen=cfg["webhook_listen"], port=cfg["webhook_port"], url_path="telegram",
-                                webhook_url=cfg["webhook_url"],
+    log.info("starting Telegram bot in %s mode", cfg.mode)
+    if cfg.mode == "webhook":
+        application.run_webhook(listen=cfg.webhook_listen, port=cfg.webhook_port, url_path="telegram",
+                                webhook_url=cfg.webhook_url,
                                 secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
                                 allowed_updates=Update.ALL_TYPES)
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, timeout=cfg["poll_timeout"],
+        application.run_polling(allowed_updates=Update.ALL_TYPES, timeout=cfg.poll_timeout,
                                 drop_pending_updates=False)
     return 0

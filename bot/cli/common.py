@@ -1,0 +1,36 @@
+"""What every command shares: Chinese argument errors, the config, the services, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.config import Config, ConfigError, load_config
+
+EXIT_BAD_INPUT = 2
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):  # noqa: D401 - argparse hook
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"参数有误：{message}\n")
+
+
+def fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def config_from(args) -> Config:
+    """The config of `--config FILE` (or config.toml); ConfigError naming --config or the key."""
+    path = getattr(args, "config", None)
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise ConfigError(f"--config：{exc}" if path else str(exc)) from None
+
+
+def services(args, with_store: bool = True, clock=None):
+    from bot.app import build
+
+    return build(config_from(args), channel="console", with_store=with_store, clock=clock)

@@ -1,0 +1,67 @@
+"""/deadlines: the rules engine's items for the user's profile, and the same as an .ics file."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from bot.dialogue.messages import Button, Document, Incoming, Reply
+from knowledge.ics import to_ics
+from knowledge.loader import cite_for
+from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
+from knowledge.rules import evaluate
+
+if TYPE_CHECKING:
+    from bot.dialogue.core import Dialogue
+
+STATUS_NAMES = {"valid": "有效", "expired": "已过期", "cancelled": "已被取消认定", "none": "暂无称号"}
+
+
+class Deadlines:
+    def __init__(self, d: Dialogue):
+        self.d = d
+
+    def _evaluate(self, user_id: int):
+        data = self.d.store.get_profile(user_id)
+        if not data:
+            return None, None
+        today = self.d.today()
+        profile = parse_profile(data, today, [x.name for x in self.d.kb.districts])
+        return profile, evaluate(profile, today, self.d.current_params())
+
+    def show(self, msg: Incoming) -> list[Reply]:
+        try:
+            profile, result = self._evaluate(msg.user_id)
+        except ProfileError as exc:
+            return [Reply(f"企业档案有一项需要更新：{html.escape(exc.message)}。请发送 /profile 修改。")]
+        if result is None:
+            return [Reply("您还没有填写企业档案。发送 /profile 开始填写，只需一两分钟。",
+                          ((Button("填写企业档案", "pf:start"),),))]
+        items = []
+        for item in result.items:
+            if item.start and item.due and item.start != item.due:
+                when = f"{item.start.isoformat()} 至 {item.due.isoformat()}"
+            else:
+                when = (item.due or item.start).isoformat() if (item.due or item.start) else "—"
+            items.append({"when": when, "text": item.text, "ref": item.ref, "why": item.why,
+                          "estimate": item.estimate,
+                          "cite": cite_for(item.ref.split("/")[0], self.d.kb.headings, "")})
+        body = self.d.render("deadlines.html", today=self.d.today().isoformat(),
+                             title=TIER_NAMES.get(result.title) if result.title else None,
+                             valid_until=result.valid_until.isoformat() if result.valid_until else None,
+                             status=STATUS_NAMES.get(result.status, result.status), items=items)
+        buttons = ((Button("📅 下载日历文件（.ics）", "ics:"),),) if any(i.due or i.start for i in result.items) else ()
+        return [Reply(body, buttons)]
+
+    def show_button(self, msg: Incoming, arg: str) -> list[Reply]:
+        return self.show(msg)
+
+    def ics_button(self, msg: Incoming, arg: str) -> list[Reply]:
+        try:
+            profile, result = self._evaluate(msg.user_id)
+        except ProfileError as exc:
+            return [Reply(f"企业档案有一项需要更新：{html.escape(exc.message)}。请发送 /profile 修改。")]
+        if result is None:
+            return [Reply("您还没有填写企业档案。发送 /profile 开始填写。")]
+        doc = Document("tiedui-deadlines.ics", to_ics(result, profile), "可导入手机或电脑日历的期限提醒")
+        return [Reply("这是您的期限日历文件，可导入手机或电脑日历：", document=doc)]
