@@ -447,6 +447,13 @@ class BroadcastService:
             with self.store.lock:
                 return list(self.store.db.query(sql + " order by id desc", args))
 
+    def all(self) -> list[dict]:
+        """Every broadcast, oldest first, for the operator's command line (not audited: no actor)."""
+        with self.store.lock:
+            return list(self.store.db.query(
+                "select id, author_id, district, template_id, template_version, status, scheduled_at, created, "
+                "recipients from broadcasts order by id"))
+
     def show(self, broadcast_id: int, actor: int | None = None) -> dict:
         """Everything stored about one broadcast, JSON fields decoded."""
         if actor is not None:

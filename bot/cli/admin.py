@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from bot.cli.common import fail, services
+from bot.cli.common import fail, services, show_rows
 from knowledge.clock import ZONE, FixedClock, SystemClock
 
 
@@ -97,22 +97,16 @@ def cmd_reminders(args) -> int:
             for uid in users:
                 service.replan_user(uid, now)
             due = service.due(now, args.user, since=since)
-        for d in due:
-            print(json.dumps(_due_json(d), ensure_ascii=False) if args.json else
-                  f"{d.row['send_at'][:16]}  用户 {d.row['user_id']}  {d.row['kind']}  截止 {d.row['due'] or '—'}  "
-                  f"{'已逾期' if d.overdue else (str(d.row['lead_days']) + ' 天前' if d.row['lead_days'] is not None else d.row['occasion'])}")
-        if not due and not args.json:
-            print("此时没有需要发送的提醒。")
+        show_rows([_due_json(d) for d in due], args.json, lambda r: (
+            f"{r['send_at'][:16]}  用户 {r['user']}  {r['kind']}  截止 {r['due'] or '—'}  "
+            + ('已逾期' if r['occasion'] == 'overdue' else
+               (f"{r['lead_days']} 天前" if r['lead_days'] is not None else r['occasion']))), "此时没有需要发送的提醒。")
         return 0
     if args.reminders_command == "list":
-        rows = service.list(args.user)
-        for r in rows:
-            print(json.dumps(r, ensure_ascii=False) if args.json else
-                  f"{r['send_at'][:16]}  用户 {r['user_id']}  {r['kind']}  截止 {r['due'] or '—'}  "
-                  f"{r['occasion']}{'' if r['lead_days'] is None else ' ' + str(r['lead_days'])}  {r['status']}"
-                  f"{'/' + r['delivery'] if r['delivery'] else ''}")
-        if not rows and not args.json:
-            print("没有提醒记录。")
+        show_rows(service.list(args.user), args.json, lambda r: (
+            f"{r['send_at'][:16]}  用户 {r['user_id']}  {r['kind']}  截止 {r['due'] or '—'}  "
+            f"{r['occasion']}{'' if r['lead_days'] is None else ' ' + str(r['lead_days'])}  {r['status']}"
+            f"{'/' + r['delivery'] if r['delivery'] else ''}"), "没有提醒记录。")
         return 0
     # send-due: plan, sweep and deliver now through Telegram.
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
@@ -196,12 +190,9 @@ def cmd_staff(args) -> int:
             staff.revoke(OPERATOR, args.user_id)
             print(f"已撤销用户 {args.user_id} 的权限。")
         else:
-            rows = staff.list_staff(OPERATOR, include_revoked=True)
-            for r in rows:
-                print(json.dumps(r, ensure_ascii=False) if args.json else
-                      f"{r['user_id']}  {r['district']}  {'有效' if r['active'] else '已撤销'}  授权于 {r['granted_at'][:16]}")
-            if not rows and not args.json:
-                print("没有工作人员。")
+            show_rows(staff.list_staff(OPERATOR, include_revoked=True), args.json, lambda r: (
+                f"{r['user_id']}  {r['district']}  {'有效' if r['active'] else '已撤销'}  授权于 {r['granted_at'][:16]}"),
+                "没有工作人员。")
     except StaffError as exc:
         return fail(exc.message)
     return 0
@@ -219,30 +210,20 @@ def cmd_broadcast(args) -> int:
             row = {**row, **{k: v for k, v in svc.broadcasts.status(args.id).items() if k not in row}}
             print(json.dumps(row, ensure_ascii=False, indent=2, default=str))
             return 0
-        with svc.store.lock:
-            rows = list(svc.store.db.query(
-                "select id, author_id, district, template_id, template_version, status, scheduled_at, created, "
-                "recipients from broadcasts order by id"))
     except BroadcastError as exc:
         return fail(exc.message)
-    for r in rows:
-        print(json.dumps(r, ensure_ascii=False) if args.json else
-              f"#{r['id']}  {r['status']}  {r['district']}  模板 {r['template_id'] or '自撰'}"
-              f"{' v' + str(r['template_version']) if r['template_version'] else ''}  收件 {r['recipients'] or 0}  {r['created'][:16]}")
-    if not rows and not args.json:
-        print("还没有通知。")
+    show_rows(svc.broadcasts.all(), args.json, lambda r: (
+        f"#{r['id']}  {r['status']}  {r['district']}  模板 {r['template_id'] or '自撰'}"
+        f"{' v' + str(r['template_version']) if r['template_version'] else ''}  收件 {r['recipients'] or 0}  "
+        f"{r['created'][:16]}"), "还没有通知。")
     return 0
 
 
 def cmd_audit(args) -> int:
     svc = _services(args)
-    rows = svc.staff.audit_log(limit=args.limit, user_id=args.user)
-    for r in rows:
-        print(json.dumps(r, ensure_ascii=False) if args.json else
-              f"{r['at'][:19]}  用户 {r['user_id']}  {r['action']}  {r['target'] or ''}  "
-              f"{'允许' if r['allowed'] else '拒绝'}  {r['detail'] or ''}")
-    if not rows and not args.json:
-        print("审计记录为空。")
+    show_rows(svc.staff.audit_log(limit=args.limit, user_id=args.user), args.json, lambda r: (
+        f"{r['at'][:19]}  用户 {r['user_id']}  {r['action']}  {r['target'] or ''}  "
+        f"{'允许' if r['allowed'] else '拒绝'}  {r['detail'] or ''}"), "审计记录为空。")
     return 0
 
 

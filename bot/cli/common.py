@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import Callable
 
 from bot.config import Config, ConfigError, load_config
 
@@ -34,3 +36,11 @@ def services(args, with_store: bool = True, clock=None):
     from bot.app import build
 
     return build(config_from(args), channel="console", with_store=with_store, clock=clock)
+
+
+def show_rows(rows: list[dict], as_json: bool, line: Callable[[dict], str], empty: str) -> None:
+    """One JSON object per line for scripts, or one readable line per row (`empty` when none)."""
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False) if as_json else line(row))
+    if not rows and not as_json:
+        print(empty)
