@@ -129,6 +129,7 @@ class OutgoingMessage:
     source: str
     source_key: str
     not_before: dt.datetime | None = None
+    subject_id: int | None = None   # whose data the message shows, when not the recipient's own
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -156,7 +157,13 @@ def _m2_outbox(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["user_id"], if_not_exists=True)
 
 
-SCHEMA = Schema(MIGRATIONS, user_columns=(("outbox", "user_id"),))
+@MIGRATIONS(name="003_outbox_subject")
+def _m3_subject(db: sqlite_utils.Database) -> None:
+    # A staff member's test message shows a real recipient's name: that recipient is its subject.
+    db["outbox"].add_column("subject_id", int)
+
+
+SCHEMA = Schema(MIGRATIONS, user_columns=(("outbox", "user_id"), ("outbox", "subject_id")))
 
 
 def _check(m: OutgoingMessage) -> str:
@@ -364,10 +371,10 @@ class Outbox:
     # -- enqueueing ------------------------------------------------------------------------------
 
     def enqueue(self, chat_id: int, user_id: int, html: str, buttons: Buttons, source: str, source_key: str,
-                *, not_before: dt.datetime | None = None) -> int:
+                *, not_before: dt.datetime | None = None, subject_id: int | None = None) -> int:
         """Store one message unless its source_key is already there; the row id either way."""
         return self.enqueue_many([OutgoingMessage(chat_id, user_id, html, buttons, source, source_key,
-                                                  not_before)])[0]
+                                                  not_before, subject_id)])[0]
 
     def enqueue_many(self, rows: Iterable[OutgoingMessage | Mapping[str, Any]]) -> list[int]:
         """Store many messages in one transaction (a broadcast); their row ids, in the same order.
@@ -383,12 +390,12 @@ class Outbox:
             blocked_users = self.blocked_users({m.user_id for m in messages}) if self.blocked_users else set()
             db.conn.executemany(
                 "insert or ignore into outbox (chat_id, user_id, html, buttons, source, source_key, status, "
-                "attempts, last_error, not_before, message_id, created, updated, sent_at) "
-                "values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, null, ?, ?, null)",
+                "attempts, last_error, not_before, message_id, created, updated, sent_at, subject_id) "
+                "values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, null, ?, ?, null, ?)",
                 [(m.chat_id, m.user_id, m.html, buttons, m.source, m.source_key,
                   "blocked" if m.user_id in blocked_users else "queued",
                   "subscriber has blocked the bot" if m.user_id in blocked_users else None,
-                  _iso(m.not_before) if m.not_before is not None else None, stamp, stamp)
+                  _iso(m.not_before) if m.not_before is not None else None, stamp, stamp, m.subject_id)
                  for m, buttons in prepared])
             keys = list(dict.fromkeys(m.source_key for m in messages))
             for i in range(0, len(keys), 500):
@@ -424,13 +431,11 @@ class Outbox:
         sql = "select status, count(*) from outbox" + (" where " + " and ".join(where) if where else "") + \
               " group by status"
         out = dict.fromkeys(STATUSES, 0)
-        with self.store.lock:
-            out.update(self.store.db.execute(sql, args).fetchall())
+        out.update(self.store.db.execute(sql, args).fetchall())
         return out
 
     def status_of(self, source_key: str) -> str | None:
-        with self.store.lock:
-            row = self.store.db.execute("select status from outbox where source_key = ?", [source_key]).fetchone()
+        row = self.store.db.execute("select status from outbox where source_key = ?", [source_key]).fetchone()
         return row[0] if row else None
 
     # -- running ---------------------------------------------------------------------------------
@@ -567,34 +572,32 @@ class Outbox:
             return 0
         now = _iso(self._now())
         added = 0
-        with self.store.lock:
-            db = self.store.db
-            if scan:
-                q.exhausted = False
-                if q.cursor:
-                    for row_id, chat in db.execute(
-                            "select id, chat_id from outbox where status = 'queued' and id <= ? "
-                            "and (not_before is null or not_before <= ?) order by id", [q.cursor, now]):
-                        added += q.add(row_id, chat, mono)
-            while not q.exhausted and len(q) < _LOW_WATER:
-                rows = db.execute("select id, chat_id from outbox where status = 'queued' and id > ? "
-                                  "and (not_before is null or not_before <= ?) order by id limit ?",
-                                  [q.cursor, now, _LOAD_BATCH]).fetchall()
-                for row_id, chat in rows:
+        db = self.store.db
+        if scan:
+            q.exhausted = False
+            if q.cursor:
+                for row_id, chat in db.execute(
+                        "select id, chat_id from outbox where status = 'queued' and id <= ? "
+                        "and (not_before is null or not_before <= ?) order by id", [q.cursor, now]):
                     added += q.add(row_id, chat, mono)
-                if rows:
-                    q.cursor = rows[-1][0]
-                q.exhausted = len(rows) < _LOAD_BATCH
+        while not q.exhausted and len(q) < _LOW_WATER:
+            rows = db.execute("select id, chat_id from outbox where status = 'queued' and id > ? "
+                              "and (not_before is null or not_before <= ?) order by id limit ?",
+                              [q.cursor, now, _LOAD_BATCH]).fetchall()
+            for row_id, chat in rows:
+                added += q.add(row_id, chat, mono)
+            if rows:
+                q.cursor = rows[-1][0]
+            q.exhausted = len(rows) < _LOAD_BATCH
         return added
 
     def _claim(self, row_id: int) -> _Claimed | None:
         """Mark the row `sending` (committed: one statement in autocommit mode) before it goes out;
         None if it is no longer queued."""
-        with self.store.lock:
-            rows = self.store.db.execute(
-                "update outbox set status = 'sending', attempts = coalesce(attempts, 0) + 1, updated = ? "
-                "where id = ? and status = 'queued' returning id, chat_id, user_id, html, buttons, attempts",
-                [_iso(self._now()), row_id]).fetchall()  # run to completion: that commits
+        rows = self.store.db.execute(
+            "update outbox set status = 'sending', attempts = coalesce(attempts, 0) + 1, updated = ? "
+            "where id = ? and status = 'queued' returning id, chat_id, user_id, html, buttons, attempts",
+            [_iso(self._now()), row_id]).fetchall()  # run to completion: that commits
         if not rows:
             return None
         r = rows[0]
@@ -604,8 +607,7 @@ class Outbox:
     def _update(self, row_id: int, **fields: Any) -> None:
         fields["updated"] = _iso(self._now())
         names = ", ".join(f"{k} = ?" for k in fields)
-        with self.store.lock:  # one statement: atomic and committed on its own
-            self.store.db.execute(f"update outbox set {names} where id = ?", [*fields.values(), row_id])
+        self.store.db.execute(f"update outbox set {names} where id = ?", [*fields.values(), row_id])
 
     async def _send(self, q: _Queue, row: _Claimed, result: dict[str, int]) -> None:
         """One try of one row, and what follows from its outcome."""

@@ -83,8 +83,8 @@ def migrate_broadcasts(db: sqlite_utils.Database) -> None:
     db["broadcasts"].create_index(["status", "scheduled_at"])
 
 
-# Staff are accountable for what they sent: broadcasts keep their author after a /forget.
-SCHEMA = Schema(MIGRATIONS)
+# Staff are accountable for what they sent: a broadcast keeps its author, under a pseudonym, after /forget.
+SCHEMA = Schema(MIGRATIONS, pseudonymous_columns=(("broadcasts", "author_id"),))
 
 
 
@@ -198,8 +198,7 @@ class BroadcastService:
             raise BroadcastError(f"通知太长：填入占位符后最多约 {size} 字，Telegram 每条消息最多 {MESSAGE_LIMIT} 字。")
 
     def _get(self, broadcast_id: int) -> dict:
-        with self.store.lock:
-            rows = list(self.store.db.query("select * from broadcasts where id = ?", [broadcast_id]))
+        rows = list(self.store.db.query("select * from broadcasts where id = ?", [broadcast_id]))
         if not rows:
             raise BroadcastError(f"找不到编号为 {broadcast_id} 的通知。")
         return _decode(rows[0])
@@ -236,15 +235,14 @@ class BroadcastService:
             values = self._values(values, needed)
             self._check_length(body, values)
             window = self._window(actor, window)
-            with self.store.lock:
-                bid = self.store.db["broadcasts"].insert({
-                    "author_id": actor, "district": district,
-                    "tiers": json.dumps(tiers), "plans": json.dumps(plans),
-                    "template_id": template_id, "template_version": version,
-                    "values": json.dumps(values, ensure_ascii=False), "body": body, "status": "draft",
-                    "scheduled_at": None, "created": stamp(self.now()), "started": None, "finished": None,
-                    "recipients": 0, "window": json.dumps(window) if window else None,
-                }).last_pk
+            bid = self.store.db["broadcasts"].insert({
+                "author_id": actor, "district": district,
+                "tiers": json.dumps(tiers), "plans": json.dumps(plans),
+                "template_id": template_id, "template_version": version,
+                "values": json.dumps(values, ensure_ascii=False), "body": body, "status": "draft",
+                "scheduled_at": None, "created": stamp(self.now()), "started": None, "finished": None,
+                "recipients": 0, "window": json.dumps(window) if window else None,
+            }).last_pk
             note["target"] = bid
             note["detail"] = (f"{district}; " + (f"template {template_id} v{version}" if template_id else "text")
                               + (f"; window {window['kind']} {window['year']}" if window else ""))
@@ -279,7 +277,7 @@ class BroadcastService:
             n = sum(self.outbox.counts(source_prefix=prefix).values()) + 1
             message = f"<b>【测试】</b>以下是通知发给企业时的样子（共 {len(recipients)} 位接收者）：\n\n{html_text}"
             outbox_id = self.outbox.enqueue(actor if chat_id is None else chat_id, actor, message, [],
-                                            TEST_SOURCE, f"{prefix}{n}")
+                                            TEST_SOURCE, f"{prefix}{n}", subject_id=sample)
             note["detail"] = f"test {n}"
         self._wake()
         return outbox_id
@@ -361,9 +359,8 @@ class BroadcastService:
             when = (when if when.tzinfo else when.replace(tzinfo=ZONE)).astimezone(ZONE)
             if when <= self.now():
                 raise BroadcastError("定时发送的时间应晚于现在。")
-            with self.store.lock:
-                self.store.db["broadcasts"].update(broadcast_id, {"status": "scheduled",
-                                                                  "scheduled_at": stamp(when)})
+            self.store.db["broadcasts"].update(broadcast_id, {"status": "scheduled",
+                                                              "scheduled_at": stamp(when)})
             note["detail"] = stamp(when)
         return when
 
@@ -382,9 +379,8 @@ class BroadcastService:
 
     def due_scheduled(self, now: dt.datetime) -> list[int]:
         """Scheduled broadcasts whose time has come, oldest first."""
-        with self.store.lock:
-            rows = list(self.store.db.query(
-                "select id, scheduled_at from broadcasts where status = 'scheduled' order by scheduled_at, id"))
+        rows = list(self.store.db.query(
+            "select id, scheduled_at from broadcasts where status = 'scheduled' order by scheduled_at, id"))
         return [r["id"] for r in rows if dt.datetime.fromisoformat(r["scheduled_at"]) <= now]
 
     def send_scheduled(self, now: dt.datetime) -> int:
@@ -404,8 +400,7 @@ class BroadcastService:
                 enqueued += new
             except NotAllowed:
                 log.warning("scheduled broadcast %s cancelled: its author %s lost the right", bid, author)
-                with self.store.lock:
-                    self.store.db["broadcasts"].update(bid, {"status": "cancelled", "finished": stamp(self.now())})
+                self.store.db["broadcasts"].update(bid, {"status": "cancelled", "finished": stamp(self.now())})
             except Exception:  # noqa: BLE001 - one broadcast must not stop the others; retried next sweep
                 log.exception("scheduled broadcast %s failed", bid)
         return enqueued
@@ -423,9 +418,8 @@ class BroadcastService:
         out = {k: int(counts.get(k, 0)) for k in ("queued", "sending", "sent", "failed", "blocked")}
         if bc["status"] == "sending" and not out["queued"] and not out["sending"]:
             finished = stamp(self.now())
-            with self.store.lock:
-                self.store.db.execute("update broadcasts set status = 'done', finished = ? "
-                                      "where id = ? and status = 'sending'", [finished, broadcast_id])
+            self.store.db.execute("update broadcasts set status = 'done', finished = ? "
+                                  "where id = ? and status = 'sending'", [finished, broadcast_id])
             bc = self._get(broadcast_id)
         out.update({"id": bc["id"], "status": bc["status"], "district": bc["district"],
                     "recipients": bc["recipients"], "scheduled_at": bc["scheduled_at"],
@@ -444,15 +438,13 @@ class BroadcastService:
             if not role.city_wide:
                 sql += " where district = ?"
                 args.append(role.district)
-            with self.store.lock:
-                return list(self.store.db.query(sql + " order by id desc", args))
+            return list(self.store.db.query(sql + " order by id desc", args))
 
     def all(self) -> list[dict]:
         """Every broadcast, oldest first, for the operator's command line (not audited: no actor)."""
-        with self.store.lock:
-            return list(self.store.db.query(
-                "select id, author_id, district, template_id, template_version, status, scheduled_at, created, "
-                "recipients from broadcasts order by id"))
+        return list(self.store.db.query(
+            "select id, author_id, district, template_id, template_version, status, scheduled_at, created, "
+            "recipients from broadcasts order by id"))
 
     def show(self, broadcast_id: int, actor: int | None = None) -> dict:
         """Everything stored about one broadcast, JSON fields decoded."""

@@ -96,8 +96,10 @@ def migrate_staff(db: sqlite_utils.Database) -> None:
     db["audit"].create_index(["user_id"])
 
 
-# Rights can be granted again; the audit log is kept for accountability.
-SCHEMA = Schema(MIGRATIONS, user_columns=(("staff", "user_id"),))
+# Rights can be granted again; the audit trail and who granted what stay, under a pseudonym.
+SCHEMA = Schema(MIGRATIONS, user_columns=(("staff", "user_id"),),
+                pseudonymous_columns=(("audit", "user_id"), ("audit", "target"), ("staff", "granted_by"),
+                                      ("staff", "revoked_by"), ("invites", "created_by"), ("invites", "used_by")))
 
 
 def mask_code(code: str) -> str:
@@ -130,12 +132,11 @@ class StaffService:
 
     def audit(self, user_id: int, action: str, target, allowed: bool, detail: str = "") -> None:
         """Write one audit row; every attempt calls this exactly once."""
-        with self.store.lock:
-            self.store.db["audit"].insert({
-                "at": stamp(self.now()), "user_id": user_id, "action": action,
-                "target": "" if target is None else str(target), "allowed": int(bool(allowed)),
-                "detail": detail,
-            })
+        self.store.db["audit"].insert({
+            "at": stamp(self.now()), "user_id": user_id, "action": action,
+            "target": "" if target is None else str(target), "allowed": int(bool(allowed)),
+            "detail": detail,
+        })
         log.info("audit %s by %s on %s: %s", action, user_id, target, "allowed" if allowed else "refused")
 
     @contextmanager
@@ -163,17 +164,15 @@ class StaffService:
         if limit is not None:
             sql += " limit ?"
             args.append(int(limit))
-        with self.store.lock:
-            return list(self.store.db.query(sql, args))
+        return list(self.store.db.query(sql, args))
 
     # -- roles ----------------------------------------------------------------------------------
 
     def role(self, user_id: int) -> Role:
         if user_id in self.admins:
             return ADMIN
-        with self.store.lock:
-            rows = list(self.store.db.query(
-                "select district from staff where user_id = ? and active = 1", [user_id]))
+        rows = list(self.store.db.query(
+            "select district from staff where user_id = ? and active = 1", [user_id]))
         if not rows:
             return NOBODY
         district = rows[0]["district"]
@@ -212,12 +211,11 @@ class StaffService:
         return self.role(user_id)
 
     def _put_staff(self, user_id: int, district: str, granted_by: int) -> None:
-        with self.store.lock:
-            self.store.db["staff"].upsert({
-                "user_id": user_id, "district": district, "granted_by": granted_by,
-                "granted_at": stamp(self.now()), "active": 1,
-                "revoked_by": None, "revoked_at": None,
-            }, pk="user_id")
+        self.store.db["staff"].upsert({
+            "user_id": user_id, "district": district, "granted_by": granted_by,
+            "granted_at": stamp(self.now()), "active": 1,
+            "revoked_by": None, "revoked_at": None,
+        }, pk="user_id")
 
     def revoke(self, actor: int, user_id: int) -> None:
         """Take staff rights away at once; admin only."""
@@ -228,9 +226,8 @@ class StaffService:
             current = self.role(user_id)
             if current.kind != "staff":
                 raise StaffError(f"用户 {user_id} 目前不是工作人员，无需撤销。")
-            with self.store.lock:
-                self.store.db["staff"].update(user_id, {
-                    "active": 0, "revoked_by": actor, "revoked_at": stamp(self.now())})
+            self.store.db["staff"].update(user_id, {
+                "active": 0, "revoked_by": actor, "revoked_at": stamp(self.now())})
             note["detail"] = current.district or ""
 
     def list_staff(self, actor: int, include_revoked: bool = False) -> list[dict]:
@@ -238,8 +235,7 @@ class StaffService:
         with self.attempt(actor, "list", "staff"):
             self._require_admin(actor, "查看工作人员名单")
             sql = "select * from staff" + ("" if include_revoked else " where active = 1")
-            with self.store.lock:
-                return list(self.store.db.query(sql + " order by district, user_id"))
+            return list(self.store.db.query(sql + " order by district, user_id"))
 
     # -- invite codes ---------------------------------------------------------------------------
 
@@ -252,16 +248,15 @@ class StaffService:
                 raise StaffError(f"有效天数应为 1 到 {INVITE_MAX_DAYS} 之间的整数。")
             created = self.now()
             expires = created + dt.timedelta(days=days)
-            with self.store.lock:
-                while True:
-                    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
-                    if not self.store.db["invites"].count_where("code = ?", [code]):
-                        break
-                self.store.db["invites"].insert({
-                    "code": code, "district": district, "created_by": actor,
-                    "created_at": stamp(created),
-                    "expires_at": stamp(expires), "used_by": None, "used_at": None,
-                })
+            while True:
+                code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+                if not self.store.db["invites"].count_where("code = ?", [code]):
+                    break
+            self.store.db["invites"].insert({
+                "code": code, "district": district, "created_by": actor,
+                "created_at": stamp(created),
+                "expires_at": stamp(expires), "used_by": None, "used_at": None,
+            })
             note["detail"] = f"code {mask_code(code)}, expires {stamp(expires)}"
         return code
 

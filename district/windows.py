@@ -39,7 +39,7 @@ def _m5_district_windows(db: sqlite_utils.Database) -> None:
     }, pk=("kind", "year", "district"))
 
 
-SCHEMA = Schema(MIGRATIONS)
+SCHEMA = Schema(MIGRATIONS, pseudonymous_columns=(("windows", "set_by"), ("district_windows", "set_by")))
 
 
 def _dates(row: dict) -> tuple[dt.date, dt.date]:
@@ -78,13 +78,11 @@ class AnnouncedWindows:
 
     def giant(self) -> dict[int, tuple[dt.date, dt.date]]:
         """小巨人 windows set by announcements, {year: (start, end)}."""
-        with self.store.lock:
-            rows = list(self.store.db.query("select year, start, [end] from windows where kind = 'giant'"))
+        rows = list(self.store.db.query("select year, start, [end] from windows where kind = 'giant'"))
         return {r["year"]: _dates(r) for r in rows}
 
     def review(self) -> dict[tuple[str, int], tuple[dt.date, dt.date]]:
         """Review windows districts announced, {(district, year): (start, end)}."""
-        with self.store.lock:
-            rows = list(self.store.db.query(
-                "select district, year, start, [end] from district_windows where kind = 'review'"))
+        rows = list(self.store.db.query(
+            "select district, year, start, [end] from district_windows where kind = 'review'"))
         return {(r["district"], r["year"]): _dates(r) for r in rows}

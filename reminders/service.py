@@ -110,10 +110,9 @@ class ReminderService:
         return list(evaluate(profile, today, self.params).items)
 
     def withdraw_all(self, user_id: int) -> int:
-        with self.store.lock:
-            cur = self.store.db.execute(
-                "update reminders set status = 'withdrawn', updated = ? where user_id = ? and status = 'planned'",
-                [self._stamp(), user_id])
+        cur = self.store.db.execute(
+            "update reminders set status = 'withdrawn', updated = ? where user_id = ? and status = 'planned'",
+            [self._stamp(), user_id])
         return cur.rowcount
 
     def replan_user(self, user_id: int, now: dt.datetime) -> dict:
@@ -193,8 +192,7 @@ class ReminderService:
         if since is not None:
             sql += " and r.send_at > ?"
             args.append(since.astimezone(ZONE).isoformat())
-        with self.store.lock:
-            rows = list(self.store.db.query(sql + " order by r.send_at, r.id", args))
+        rows = list(self.store.db.query(sql + " order by r.send_at, r.id", args))
         groups: dict[tuple, list[dict]] = {}
         for row in rows:
             # ISO strings with the same zone compare in time order, but be exact.
@@ -251,8 +249,7 @@ class ReminderService:
     # -- buttons on a reminder ---------------------------------------------------------------
 
     def reminder(self, reminder_id: int) -> dict | None:
-        with self.store.lock:
-            rows = list(self.store.db.query("select * from reminders where id = ?", [reminder_id]))
+        rows = list(self.store.db.query("select * from reminders where id = ?", [reminder_id]))
         return rows[0] if rows else None
 
     def mark_done(self, reminder_id: int, user_id: int, now: dt.datetime) -> dict | None:
@@ -270,11 +267,10 @@ class ReminderService:
                     if add_months(dt.date.fromisoformat(change["date"]), 3) == due:
                         change["reported"] = True
             self.store.put_profile(user_id, profile)
-        with self.store.lock:
-            self.store.db.execute(
-                "update reminders set status = 'done', updated = ? where user_id = ? and item_key = ? "
-                "and coalesce(due, '') = ? and status = 'planned'",
-                [self._stamp(), user_id, row["item_key"], row["due"] or ""])
+        self.store.db.execute(
+            "update reminders set status = 'done', updated = ? where user_id = ? and item_key = ? "
+            "and coalesce(due, '') = ? and status = 'planned'",
+            [self._stamp(), user_id, row["item_key"], row["due"] or ""])
         self.replan_user(user_id, now)
         return row
 
@@ -291,8 +287,7 @@ class ReminderService:
                                    "item")}
         new.update({"key": f"{base}|snooze|{tomorrow.isoformat()}", "occasion": "snooze",
                     "send_at": when.isoformat(), "status": "planned", "created": self._stamp(), "updated": self._stamp()})
-        with self.store.lock:
-            self.store.db["reminders"].insert(new, ignore=True)
+        self.store.db["reminders"].insert(new, ignore=True)
         return when
 
     def list(self, user_id: int | None = None) -> list[dict]:
@@ -302,8 +297,7 @@ class ReminderService:
         if user_id is not None:
             sql += " where r.user_id = ?"
             args.append(user_id)
-        with self.store.lock:
-            return list(self.store.db.query(sql + " order by r.send_at, r.id", args))
+        return list(self.store.db.query(sql + " order by r.send_at, r.id", args))
 
 
 __all__ = ["DEFAULT_LEADS", "DueReminder", "ReminderService", "item_key"]

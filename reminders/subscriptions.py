@@ -31,8 +31,7 @@ class Subscriptions:
         return stamp(self.clock.now())
 
     def get(self, user_id: int) -> dict | None:
-        with self.store.lock:
-            rows = list(self.store.db.query("select * from subscriptions where user_id = ?", [user_id]))
+        rows = list(self.store.db.query("select * from subscriptions where user_id = ?", [user_id]))
         return rows[0] if rows else None
 
     def subscribe(self, user_id: int, chat_id: int) -> dict:
@@ -40,36 +39,31 @@ class Subscriptions:
         row = {"user_id": user_id, "chat_id": chat_id, "active": 1, "blocked": 0, "updated": self._stamp()}
         if current is None:
             row.update({"announcements": 1, "created": self._stamp(), **Settings().to_row()})
-        with self.store.lock:
-            self.store.db["subscriptions"].upsert(row, pk="user_id")
+        self.store.db["subscriptions"].upsert(row, pk="user_id")
         return self.get(user_id)
 
     def unsubscribe(self, user_id: int) -> bool:
         if self.get(user_id) is None:
             return False
-        with self.store.lock:
-            self.store.db["subscriptions"].update(user_id, {"active": 0, "updated": self._stamp()})
+        self.store.db["subscriptions"].update(user_id, {"active": 0, "updated": self._stamp()})
         if self.on_withdraw is not None:
             self.on_withdraw(user_id)
         return True
 
     def set_announcements(self, user_id: int, on: bool) -> None:
-        with self.store.lock:
-            self.store.db["subscriptions"].update(user_id, {"announcements": int(on), "updated": self._stamp()})
+        self.store.db["subscriptions"].update(user_id, {"announcements": int(on), "updated": self._stamp()})
 
     def settings(self, user_id: int) -> Settings:
         row = self.get(user_id)
         return Settings.from_row(row) if row else Settings()
 
     def update_settings(self, user_id: int, settings: Settings) -> None:
-        with self.store.lock:
-            self.store.db["subscriptions"].update(user_id, {**settings.to_row(), "updated": self._stamp()})
+        self.store.db["subscriptions"].update(user_id, {**settings.to_row(), "updated": self._stamp()})
 
     def mark_blocked(self, user_id: int, chat_id: int | None = None) -> None:
         """The user blocked the bot (a 403): nothing more is planned or sent until they return."""
-        with self.store.lock:
-            if self.store.db["subscriptions"].count_where("user_id = ?", [user_id]):
-                self.store.db["subscriptions"].update(user_id, {"blocked": 1, "updated": self._stamp()})
+        if self.store.db["subscriptions"].count_where("user_id = ?", [user_id]):
+            self.store.db["subscriptions"].update(user_id, {"blocked": 1, "updated": self._stamp()})
         if self.on_withdraw is not None:
             self.on_withdraw(user_id)
 
@@ -77,18 +71,16 @@ class Subscriptions:
         """Which of these users have blocked the bot."""
         found: set[int] = set()
         ids = list(user_ids)
-        with self.store.lock:
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                found.update(r[0] for r in self.store.db.execute(
-                    f"select user_id from subscriptions where blocked = 1 and user_id in ({marks})", chunk))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.store.db.execute(
+                f"select user_id from subscriptions where blocked = 1 and user_id in ({marks})", chunk))
         return found
 
     def active(self) -> list[dict]:
-        with self.store.lock:
-            return list(self.store.db.query(
-                "select * from subscriptions where active = 1 and blocked = 0 order by user_id"))
+        return list(self.store.db.query(
+            "select * from subscriptions where active = 1 and blocked = 0 order by user_id"))
 
     def recipients(self, district: str, tiers: Iterable[str] | None = None,
                    plans: Iterable[str] | None = None) -> list[dict]:
@@ -98,11 +90,10 @@ class Subscriptions:
         Each: {user_id, chat_id, district, name, tiers, plans}. Without a profile a subscriber is
         only reached by a 全市 announcement without tier or plan filters."""
         tiers, plans = set(tiers or ()), set(plans or ())
-        with self.store.lock:
-            rows = list(self.store.db.query(
-                "select s.user_id, s.chat_id, p.data from subscriptions s "
-                "left join profiles p on p.user_id = s.user_id "
-                "where s.active = 1 and s.blocked = 0 and s.announcements = 1 order by s.user_id"))
+        rows = list(self.store.db.query(
+            "select s.user_id, s.chat_id, p.data from subscriptions s "
+            "left join profiles p on p.user_id = s.user_id "
+            "where s.active = 1 and s.blocked = 0 and s.announcements = 1 order by s.user_id"))
         out = []
         for row in rows:
             try:

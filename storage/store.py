@@ -13,8 +13,10 @@ overwrites the freed pages, and the WAL is checkpointed and truncated.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +32,15 @@ class StoreError(Exception):
 
 @dataclass(frozen=True)
 class Schema:
-    """A feature's tables: its migrations and the (table, column) pairs keyed by a user or chat."""
+    """A feature's tables: its migrations, and what /forget does to them.
+
+    `user_columns`: a row whose column holds the user's id is deleted. `pseudonymous_columns`:
+    rows kept for accountability (who granted, who broadcast) get a random pseudonym instead of
+    the id, the same one in every table, so the trail stays readable and points at nobody."""
 
     migrations: sqlite_utils.Migrations
-    user_columns: tuple[tuple[str, str], ...] = ()   # deleted by forget_user(user_id)
-    chat_columns: tuple[tuple[str, str], ...] = ()   # deleted by forget_user(…, chat_id)
+    user_columns: tuple[tuple[str, str], ...] = ()
+    pseudonymous_columns: tuple[tuple[str, str], ...] = ()
 
 
 CORE_MIGRATIONS = sqlite_utils.Migrations("core")
@@ -48,8 +54,17 @@ def _m1_core(db: sqlite_utils.Database) -> None:
     db["chat_context"].create({"chat_id": int, "last_question": str, "updated": str}, pk="chat_id")
 
 
-CORE = Schema(CORE_MIGRATIONS, user_columns=(("profiles", "user_id"), ("conversations", "user_id")),
-              chat_columns=(("conversations", "chat_id"), ("chat_context", "chat_id")))
+@CORE_MIGRATIONS(name="002_keyed_by_chat_and_user")
+def _m2_keyed_by_user(db: sqlite_utils.Database) -> None:
+    # In a group several people talk at once: a conversation or a follow-up belongs to one of them.
+    db["conversations"].transform(pk=("chat_id", "user_id"))
+    db["chat_context"].add_column("user_id", int)
+    db.execute("update chat_context set user_id = chat_id")  # earlier rows came from private chats
+    db["chat_context"].transform(pk=("chat_id", "user_id"))
+
+
+CORE = Schema(CORE_MIGRATIONS,
+              user_columns=(("profiles", "user_id"), ("conversations", "user_id"), ("chat_context", "user_id")))
 
 # Databases made before the migration sets were split per feature recorded their migrations by
 # name in `_migrations`; each old name stands for these (set, migration) pairs.
@@ -63,38 +78,58 @@ LEGACY_MIGRATIONS: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 class Store:
-    """One SQLite file. Safe to share between the event loop and worker threads (one lock)."""
+    """One SQLite file in WAL mode, shared by the event loop and worker threads.
+
+    Each thread gets its own connection (`db`), so a reader is never queued behind a writer: in
+    WAL mode readers see the last commit while a writer — this process's or another's — holds the
+    write lock. Writers wait for each other in SQLite itself (busy_timeout), never in a Python
+    lock, so a stuck writer stalls only its own thread. `transaction()` is BEGIN IMMEDIATE on the
+    calling thread's connection."""
+
+    BUSY_TIMEOUT_MS = 5000
 
     def __init__(self, path: str | Path, schemas: tuple[Schema, ...] = (CORE,), clock: Clock | None = None):
         self.path = str(path)
         self.clock = clock or SystemClock()
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()  # guards the list only, never a query
+        self.schemas: list[Schema] = []
+        self.db  # open this thread's connection now: a bad path fails here, not later
+        self.migrate(*schemas)
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=5000")
             # Deleted rows are overwritten, so /forget leaves nothing behind in free pages.
             conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise StoreError(f"无法打开数据库 {self.path}：{exc}") from None
-        self.db = sqlite_utils.Database(conn)
-        self.lock = threading.RLock()
-        self.schemas: list[Schema] = []
-        self.migrate(*schemas)
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite_utils.Database(self._connect())
+        return db
 
     def now_stamp(self) -> str:
         return stamp(self.clock.now())
 
     def migrate(self, *schemas: Schema) -> None:
         """Apply each schema's pending migrations (in the order given) and remember its columns."""
-        with self.lock:
-            self._adopt_legacy(schemas)
-            for schema in schemas:
-                schema.migrations.apply(self.db)
-                if schema not in self.schemas:
-                    self.schemas.append(schema)
+        self._adopt_legacy(schemas)
+        for schema in schemas:
+            schema.migrations.apply(self.db)
+            if schema not in self.schemas:
+                self.schemas.append(schema)
 
     def _adopt_legacy(self, schemas: tuple[Schema, ...]) -> None:
         if not self.db["_migrations"].exists():
@@ -111,103 +146,100 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        """One atomic unit under the lock: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error."""
-        with self.lock:
-            conn = self.db.conn
-            if conn.in_transaction:  # nested: the outer transaction decides
-                yield
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        """One atomic unit on this thread's connection: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error."""
+        conn = self.db.conn
+        if conn.in_transaction:  # nested: the outer transaction decides
+            yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     @contextmanager
     def dry_run(self):
         """Everything inside is rolled back: for "what would happen at…" questions."""
-        with self.lock:
-            self.db.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            finally:
-                self.db.conn.execute("ROLLBACK")
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            self.db.conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        self.db.conn.close()
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
 
-    # -- chat context (last question, for follow-ups) --------------------------------------
+    # -- chat context (a user's last question in a chat, for follow-ups) ------------------------
 
-    def last_question(self, chat_id: int) -> str | None:
-        with self.lock:
-            rows = list(self.db.query("select last_question from chat_context where chat_id = ?", [chat_id]))
+    def last_question(self, chat_id: int, user_id: int) -> str | None:
+        rows = list(self.db.query("select last_question from chat_context where chat_id = ? and user_id = ?",
+                                  [chat_id, user_id]))
         return rows[0]["last_question"] if rows else None
 
-    def remember_question(self, chat_id: int, text: str) -> None:
-        with self.lock:
-            self.db["chat_context"].upsert({"chat_id": chat_id, "last_question": text, "updated": self.now_stamp()},
-                                           pk="chat_id")
+    def remember_question(self, chat_id: int, user_id: int, text: str) -> None:
+        self.db["chat_context"].upsert({"chat_id": chat_id, "user_id": user_id, "last_question": text,
+                                        "updated": self.now_stamp()}, pk=("chat_id", "user_id"))
 
     # -- profiles ---------------------------------------------------------------------------
 
     def get_profile(self, user_id: int) -> dict | None:
-        with self.lock:
-            rows = list(self.db.query("select data from profiles where user_id = ?", [user_id]))
+        rows = list(self.db.query("select data from profiles where user_id = ?", [user_id]))
         return json.loads(rows[0]["data"]) if rows else None
 
     def put_profile(self, user_id: int, data: dict) -> None:
-        with self.lock:
-            self.db["profiles"].upsert({"user_id": user_id, "data": json.dumps(data, ensure_ascii=False),
-                                        "updated": self.now_stamp()}, pk="user_id")
+        self.db["profiles"].upsert({"user_id": user_id, "data": json.dumps(data, ensure_ascii=False),
+                                    "updated": self.now_stamp()}, pk="user_id")
 
     def profile_user_ids(self) -> list[int]:
-        with self.lock:
-            return [r["user_id"] for r in self.db.query("select user_id from profiles order by user_id")]
+        return [r["user_id"] for r in self.db.query("select user_id from profiles order by user_id")]
 
-    def profiles(self, user_ids: list[int]) -> dict[int, dict]:
-        """The stored profiles of these users (those that have one), decoded."""
-        out: dict[int, dict] = {}
-        with self.lock:
-            for i in range(0, len(user_ids), 500):
-                chunk = user_ids[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                for row in self.db.query(f"select user_id, data from profiles where user_id in ({marks})", chunk):
-                    out[row["user_id"]] = json.loads(row["data"])
-        return out
+    # -- multi-step conversations, one per (chat, user) ----------------------------------------
 
-    # -- multi-step conversations -----------------------------------------------------------
-
-    def get_conversation(self, chat_id: int) -> tuple[str, dict] | None:
-        with self.lock:
-            rows = list(self.db.query("select state, draft from conversations where chat_id = ?", [chat_id]))
+    def get_conversation(self, chat_id: int, user_id: int) -> tuple[str, dict] | None:
+        rows = list(self.db.query("select state, draft from conversations where chat_id = ? and user_id = ?",
+                                  [chat_id, user_id]))
         return (rows[0]["state"], json.loads(rows[0]["draft"])) if rows else None
 
     def put_conversation(self, chat_id: int, user_id: int, state: str, draft: dict) -> None:
-        with self.lock:
-            self.db["conversations"].upsert({"chat_id": chat_id, "user_id": user_id, "state": state,
-                                             "draft": json.dumps(draft, ensure_ascii=False),
-                                             "updated": self.now_stamp()}, pk="chat_id")
+        self.db["conversations"].upsert({"chat_id": chat_id, "user_id": user_id, "state": state,
+                                         "draft": json.dumps(draft, ensure_ascii=False),
+                                         "updated": self.now_stamp()}, pk=("chat_id", "user_id"))
 
-    def clear_conversation(self, chat_id: int) -> None:
-        with self.lock:
-            self.db.execute("delete from conversations where chat_id = ?", [chat_id])
+    def clear_conversation(self, chat_id: int, user_id: int) -> None:
+        self.db.execute("delete from conversations where chat_id = ? and user_id = ?", [chat_id, user_id])
 
     # -- privacy ----------------------------------------------------------------------------
 
-    def forget_user(self, user_id: int, chat_id: int | None = None) -> int:
-        """Delete everything stored about a user (and their private chat); return rows deleted."""
-        chat_id = user_id if chat_id is None else chat_id
+    def forget_user(self, user_id: int) -> int:
+        """Delete everything stored about a user, in every chat; pseudonymise what must stay for
+        accountability; then overwrite the freed pages and empty the WAL. Returns rows deleted."""
+        pseudonym = -(secrets.randbelow(10 ** 12) + 1)   # negative: never a Telegram id
         deleted = 0
-        with self.lock:
-            with self.transaction():
-                for schema in self.schemas:
-                    for table, column, key in ([(t, c, user_id) for t, c in schema.user_columns]
-                                               + [(t, c, chat_id) for t, c in schema.chat_columns]):
-                        if self.db[table].exists():
-                            deleted += self.db.execute(f"delete from [{table}] where [{column}] = ?", [key]).rowcount
-            if self.path != ":memory:":
-                # Fold the WAL back so the deleted rows' old pages do not linger there either.
-                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self.transaction():
+            for schema in self.schemas:
+                for table, column in schema.user_columns:
+                    deleted += self.db.execute(f"delete from [{table}] where [{column}] = ?", [user_id]).rowcount
+                for table, column in schema.pseudonymous_columns:
+                    # A column may hold the id as a number or as text (the audit's target).
+                    self.db.execute(f"update [{table}] set [{column}] = ? where [{column}] = ?",
+                                    [pseudonym, user_id])
+                    self.db.execute(f"update [{table}] set [{column}] = ? where [{column}] = ?",
+                                    [str(pseudonym), str(user_id)])
+        self.checkpoint()
         return deleted
+
+    def checkpoint(self) -> bool:
+        """Fold the WAL into the database file and truncate it, so deleted rows' old pages do not
+        linger there; retried while another connection is mid-read. True when it completed."""
+        for _ in range(50):
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return True
+            time.sleep(0.02)
+        return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import sqlite_utils
+
 from bot.app import SCHEMAS, open_store
 from storage.store import LEGACY_MIGRATIONS
 
@@ -24,25 +26,31 @@ def test_a_new_database_gets_every_feature_migration_once(tmp_path):
 
 def test_a_database_of_the_earlier_layout_is_adopted_without_running_its_migrations_again(tmp_path):
     path = tmp_path / "old.db"
-    # The earlier layout: the same tables, recorded by name in `_migrations`.
-    store = open_store(path)
-    store.db["profiles"].insert({"user_id": 7, "data": "{}", "updated": "2026-01-01T00:00:00+08:00"})
-    store.db.execute("drop table _sqlite_migrations")
-    store.db["_migrations"].insert_all([{"id": name, "applied": "2026-01-01"} for name in LEGACY_MIGRATIONS])
-    store.close()
+    # The earlier layout: the migrations it had, recorded by name in `_migrations`.
+    legacy = {pair for pairs in LEGACY_MIGRATIONS.values() for pair in pairs}
+    db = sqlite_utils.Database(path)
+    for schema in SCHEMAS:
+        later = [m.name for m in schema.migrations._migrations if (schema.migrations.name, m.name) not in legacy]
+        schema.migrations.apply(db, stop_before=later or None)
+    db["profiles"].insert({"user_id": 7, "data": "{}", "updated": "2026-01-01T00:00:00+08:00"})
+    db["chat_context"].insert({"chat_id": 7, "last_question": "年报", "updated": "2026-01-01T00:00:00+08:00"})
+    db.execute("drop table _sqlite_migrations")
+    db["_migrations"].insert_all([{"id": name, "applied": "2026-01-01"} for name in LEGACY_MIGRATIONS])
+    db.conn.close()
 
     store = open_store(path)  # would fail with "table … already exists" if a migration ran again
     assert store.get_profile(7) == {}
-    assert applied(path) == {pair for pairs in LEGACY_MIGRATIONS.values() for pair in pairs}
+    assert store.last_question(7, 7) == "年报"  # a private chat's context now belongs to its user
+    assert applied(path) == {(s.migrations.name, m.name) for s in SCHEMAS for m in s.migrations._migrations}
     store.close()
 
 
 def test_forget_user_reaches_every_feature_table_that_holds_a_user(tmp_path):
     store = open_store(tmp_path / "f.db")
-    declared = {t for s in SCHEMAS for t, _ in (*s.user_columns, *s.chat_columns)}
+    declared = {t for s in SCHEMAS for t, _ in s.user_columns}
     assert {"profiles", "conversations", "chat_context", "subscriptions", "reminders", "outbox", "staff"} <= declared
     store.put_profile(5, {"district": "海淀区"})
-    store.remember_question(5, "年报")
+    store.remember_question(5, 5, "年报")
     assert store.forget_user(5) == 2
-    assert store.get_profile(5) is None and store.last_question(5) is None
+    assert store.get_profile(5) is None and store.last_question(5, 5) is None
     store.close()

@@ -216,7 +216,7 @@ async def test_cancel_leaves_the_profile_without_saving(fake, bot):
     await press(fake, step, "东城区")
     [reply] = await say(fake, "/cancel")
     assert "没有保存" in reply["plain_text"]
-    assert bot.store.get_profile(USER) is None and bot.store.get_conversation(USER) is None
+    assert bot.store.get_profile(USER) is None and bot.store.get_conversation(USER, USER) is None
 
 
 async def test_forget_deletes_the_users_data_after_confirmation(fake, bot):
@@ -226,7 +226,7 @@ async def test_forget_deletes_the_users_data_after_confirmation(fake, bot):
     assert bot.store.get_profile(USER) is not None
     await press(fake, ask, "确认删除", edit=True)
     assert bot.store.get_profile(USER) is None
-    assert bot.store.last_question(USER) is None
+    assert bot.store.last_question(USER, USER) is None
     rows = bot.store.db.execute("select count(*) from profiles").fetchone()[0]
     assert rows == 0
 

@@ -29,7 +29,7 @@ class Conversations:
         self.flows = flows  # state -> flow instance
 
     def flow_of(self, msg: Incoming):
-        conv = self.store.get_conversation(msg.chat_id)
+        conv = self.store.get_conversation(msg.chat_id, msg.user_id)
         return self.flows.get(conv[0]) if conv is not None else None
 
     def on_text(self, msg: Incoming) -> list[Reply] | None:
@@ -51,20 +51,26 @@ class Command:
     feature: type
     handler: Callable[..., list[Reply]]   # handler(feature instance, Incoming)
     console_only: bool = False
-    staff_only: bool = False  # listed only to administrators and district staff
+    staff_only: bool = False  # listed only to administrators and district staff; private chats only
+    personal: bool = False    # shows or changes one user's data: private chats only
+
+    @property
+    def private_only(self) -> bool:
+        return self.staff_only or self.personal
 
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", "开始使用，查看主菜单", Questions, Questions.start),
     Command("help", "使用说明和全部命令", Questions, Questions.help),
     Command("topics", "按章节浏览通知", Questions, Questions.topics),
-    Command("profile", "填写或修改企业档案", ProfileFlow, ProfileFlow.start),
-    Command("deadlines", "查看适用于本企业的期限和事项", Deadlines, Deadlines.show),
-    Command("subscribe", "开启到期提醒", ReminderSettings, ReminderSettings.subscribe),
-    Command("settings", "提醒设置：提前天数、时间、免打扰", ReminderSettings, ReminderSettings.settings),
-    Command("unsubscribe", "关闭到期提醒", ReminderSettings, ReminderSettings.unsubscribe),
+    Command("profile", "填写或修改企业档案", ProfileFlow, ProfileFlow.start, personal=True),
+    Command("deadlines", "查看适用于本企业的期限和事项", Deadlines, Deadlines.show, personal=True),
+    Command("subscribe", "开启到期提醒", ReminderSettings, ReminderSettings.subscribe, personal=True),
+    Command("settings", "提醒设置：提前天数、时间、免打扰", ReminderSettings, ReminderSettings.settings,
+            personal=True),
+    Command("unsubscribe", "关闭到期提醒", ReminderSettings, ReminderSettings.unsubscribe, personal=True),
     Command("cancel", "退出当前操作（不保存）", Conversations, Conversations.cancel),
-    Command("forget", "删除我的全部数据", Privacy, Privacy.forget),
+    Command("forget", "删除我的全部数据", Privacy, Privacy.forget, personal=True),
     Command("quit", "退出控制台对话", Questions, Questions.quit, console_only=True),
     Command("whoami", "查看我的用户 ID 和身份", StaffFlow, StaffFlow.whoami, staff_only=True),
     Command("staff", "用邀请码开通工作人员权限：/staff 邀请码", StaffFlow, StaffFlow.redeem, staff_only=True),
@@ -84,6 +90,7 @@ COMMANDS: tuple[Command, ...] = (
 class Callback:
     feature: type
     handler: Callable[..., list[Reply]]   # handler(feature instance, Incoming, the data after "prefix:")
+    private_only: bool = False            # a button of a personal or staff reply
 
 
 # Button prefixes.
@@ -92,13 +99,13 @@ CALLBACKS: dict[str, Callback] = {
     "a": Callback(Questions, Questions.answer_button),
     "t": Callback(Questions, Questions.topics_button),
     "h": Callback(Questions, Questions.help_button),
-    "pf": Callback(ProfileFlow, ProfileFlow.on_button),
-    "dl": Callback(Deadlines, Deadlines.show_button),
-    "ics": Callback(Deadlines, Deadlines.ics_button),
-    "fg": Callback(Privacy, Privacy.forget_button),
-    "st": Callback(ReminderSettings, ReminderSettings.settings_button),
-    "rm": Callback(ReminderSettings, ReminderSettings.reminder_button),
-    "bc": Callback(StaffFlow, StaffFlow.on_button),
+    "pf": Callback(ProfileFlow, ProfileFlow.on_button, private_only=True),
+    "dl": Callback(Deadlines, Deadlines.show_button, private_only=True),
+    "ics": Callback(Deadlines, Deadlines.ics_button, private_only=True),
+    "fg": Callback(Privacy, Privacy.forget_button, private_only=True),
+    "st": Callback(ReminderSettings, ReminderSettings.settings_button, private_only=True),
+    "rm": Callback(ReminderSettings, ReminderSettings.reminder_button, private_only=True),
+    "bc": Callback(StaffFlow, StaffFlow.on_button, private_only=True),
 }
 
 # Conversations kept in the `conversations` table: the flows that own their states.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import sqlite3
 from typing import Callable
 
 from bot.dialogue.commands import CALLBACKS, COMMANDS, FLOWS, Command, Conversations
@@ -27,6 +28,9 @@ from knowledge.rules import Params
 from knowledge.search import Matcher
 
 log = logging.getLogger(__name__)
+
+BUSY_TEXT = "系统正忙，这一步没有完成，您的数据没有丢失。请稍后再发一次。"
+PRIVATE_ONLY_TEXT = "为保护您的信息，{what} 只能在与本助手的私聊中使用，请点开我的头像私聊发送。"
 
 __all__ = ["Button", "Command", "Dialogue", "Document", "Incoming", "Reply", "COMMANDS"]
 
@@ -71,18 +75,33 @@ class Dialogue:
     # -- entry point ------------------------------------------------------------------------
 
     def handle(self, msg: Incoming) -> list[Reply]:
+        try:
+            return self._route(msg)
+        except sqlite3.OperationalError as exc:
+            # Another process holds the database longer than busy_timeout: nothing was written
+            # (the transaction rolled back), so the user can simply try again.
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            log.warning("database busy while answering chat %s: %s", msg.chat_id, exc)
+            return [Reply(BUSY_TEXT)]
+
+    def _route(self, msg: Incoming) -> list[Reply]:
         if msg.callback is not None:
             prefix, _, arg = msg.callback.partition(":")
             callback = CALLBACKS.get(prefix)
             feature = self.features.get(callback.feature) if callback else None
             if feature is None:
                 return [Reply("这个按钮已失效，请重新操作。")]
+            if callback.private_only and not msg.private:
+                return [Reply(PRIVATE_ONLY_TEXT.format(what="这个操作"))]
             return callback.handler(feature, msg, arg)
         text = (msg.text or "").strip()
         if text.startswith("/"):
             name = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
             for c in self.commands(include_staff=True):
                 if c.name == name:
+                    if c.private_only and not msg.private:
+                        return self._refuse_in_group(msg, c)
                     return c.handler(self.features[c.feature], msg)
             return [Reply(f"没有这个命令：{html.escape(text.split()[0])}。发送 /help 查看可用命令。")]
         conversations = self.features.get(Conversations)
@@ -91,6 +110,14 @@ class Dialogue:
             if replies is not None:
                 return replies
         return self.questions.ask(msg)
+
+    def _refuse_in_group(self, msg: Incoming, command: Command) -> list[Reply]:
+        """Personal and staff commands are for private chats: in a group everyone would read the
+        answer (an invite code, a subscriber's name, an enterprise's deadlines)."""
+        if command.staff_only and self.staff_flow is not None:
+            self.staff_flow.staff.audit(msg.user_id, command.name, f"chat {msg.chat_id}", False,
+                                        "refused in a group chat")
+        return [Reply(PRIVATE_ONLY_TEXT.format(what=f"/{command.name}"))]
 
     def commands(self, include_staff: bool = False) -> tuple[Command, ...]:
         """The commands of this channel; staff commands only when asked for (they all still work)."""

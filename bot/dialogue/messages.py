@@ -11,6 +11,7 @@ class Incoming:
     user_id: int
     text: str = ""
     callback: str | None = None  # data of a pressed button
+    private: bool = True         # a one-to-one chat; False in a group, where others read along
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,6 @@ class Privacy:
     def forget_button(self, msg: Incoming, arg: str) -> list[Reply]:
         if arg != "yes":
             return [Reply("已取消，您的数据保持不变。", edit=True)]
-        self.d.store.forget_user(msg.user_id, msg.chat_id)
+        self.d.store.forget_user(msg.user_id)
         log.info("forgot user %s", msg.user_id)
         return [Reply("您的全部数据已删除。如需再次使用，发送 /start 即可。", edit=True)]

@@ -61,8 +61,8 @@ class ProfileFlow:
 
     # -- entry points -----------------------------------------------------------------------
 
-    def active(self, chat_id: int) -> bool:
-        return self.store.get_conversation(chat_id) is not None
+    def active(self, msg: Incoming) -> bool:
+        return self.store.get_conversation(msg.chat_id, msg.user_id) is not None
 
     def start(self, msg: Incoming) -> list[Reply]:
         saved = self.store.get_profile(msg.user_id)
@@ -74,13 +74,13 @@ class ProfileFlow:
         return self._goto(msg, "district", draft, intro="好的，我们来填写企业档案（随时发送 /cancel 退出，不会保存）。")
 
     def cancel(self, msg: Incoming) -> list[Reply]:
-        if not self.active(msg.chat_id):
+        if not self.active(msg):
             return [Reply("当前没有进行中的操作。")]
-        self.store.clear_conversation(msg.chat_id)
+        self.store.clear_conversation(msg.chat_id, msg.user_id)
         return [Reply("已退出，本次填写的内容没有保存。")]
 
     def on_text(self, msg: Incoming) -> list[Reply]:
-        state, draft = self.store.get_conversation(msg.chat_id)
+        state, draft = self.store.get_conversation(msg.chat_id, msg.user_id)
         text = (msg.text or "").strip()
         if state == "district":
             name = self._district_from_text(text)
@@ -114,7 +114,7 @@ class ProfileFlow:
     def on_button(self, msg: Incoming, arg: str) -> list[Reply]:
         if arg == "start":
             return self.start(msg)
-        conv = self.store.get_conversation(msg.chat_id)
+        conv = self.store.get_conversation(msg.chat_id, msg.user_id)
         if conv is None:
             return [Reply("这个档案填写已经结束或已取消。发送 /profile 重新开始。")]
         state, draft = conv
@@ -209,7 +209,7 @@ class ProfileFlow:
         except ProfileError as exc:
             return [self._summary(draft, intro=f"档案还有问题，无法保存：{exc.message}（{exc.field}）")]
         self.store.put_profile(msg.user_id, data)
-        self.store.clear_conversation(msg.chat_id)
+        self.store.clear_conversation(msg.chat_id, msg.user_id)
         if self.on_saved:
             self.on_saved(msg.user_id)
         return [Reply("企业档案已保存。发送 /deadlines 查看适用于您的期限和事项，发送 /subscribe 开启到期提醒。",

@@ -3,7 +3,9 @@ the clause's verbatim text, /start and /help."""
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,26 +17,28 @@ from knowledge.search import Match
 if TYPE_CHECKING:
     from bot.dialogue.core import Dialogue
 
+log = logging.getLogger(__name__)
+
 FOLLOW_UP_RE = re.compile(r"^(那|那么|那如果|如果是|要是|还有|另外|and |what about |how about )")
 FOLLOW_UP_MAX_CHARS = 14
 
 
 class ContextStore(Protocol):
-    """What the dialogue keeps between messages for follow-ups: the last question of a chat."""
+    """What the dialogue keeps between messages for follow-ups: a user's last question in a chat."""
 
-    def last_question(self, chat_id: int) -> str | None: ...
-    def remember_question(self, chat_id: int, text: str) -> None: ...
+    def last_question(self, chat_id: int, user_id: int) -> str | None: ...
+    def remember_question(self, chat_id: int, user_id: int, text: str) -> None: ...
 
 
 @dataclass
 class MemoryContext:
-    questions: dict[int, str] = field(default_factory=dict)
+    questions: dict[tuple[int, int], str] = field(default_factory=dict)
 
-    def last_question(self, chat_id: int) -> str | None:
-        return self.questions.get(chat_id)
+    def last_question(self, chat_id: int, user_id: int) -> str | None:
+        return self.questions.get((chat_id, user_id))
 
-    def remember_question(self, chat_id: int, text: str) -> None:
-        self.questions[chat_id] = text
+    def remember_question(self, chat_id: int, user_id: int, text: str) -> None:
+        self.questions[chat_id, user_id] = text
 
 
 class Questions:
@@ -46,10 +50,10 @@ class Questions:
 
     # -- questions --------------------------------------------------------------------------
 
-    def match_in_context(self, chat_id: int, text: str) -> Match:
+    def match_in_context(self, msg: Incoming, text: str) -> Match:
         """Match a question; a short follow-up ("那小巨人呢？") is read with the previous one."""
         match = self.matcher.match(text)
-        previous = self.context.last_question(chat_id)
+        previous = self.context.last_question(msg.chat_id, msg.user_id)
         if previous and match.decision != "empty" and match.out_of_scope is None:
             short = len(text.strip()) <= FOLLOW_UP_MAX_CHARS
             if FOLLOW_UP_RE.match(text.strip().lower()) or (short and match.decision != "answer"):
@@ -59,9 +63,9 @@ class Questions:
         return match
 
     def ask(self, msg: Incoming) -> list[Reply]:
-        match = self.match_in_context(msg.chat_id, msg.text)
+        match = self.match_in_context(msg, msg.text)
         if match.decision != "empty" and match.out_of_scope is None:
-            self.context.remember_question(msg.chat_id, msg.text.strip()[:200])
+            self._remember(msg, msg.text.strip()[:200])
         return [self.reply_for(match)]
 
     def reply_for(self, match: Match) -> Reply:
@@ -97,8 +101,16 @@ class Questions:
         entry = self.kb.by_id.get(arg)
         if entry is None:
             return [Reply("这条内容已不存在，请重新提问。")]
-        self.context.remember_question(msg.chat_id, entry.title)
+        self._remember(msg, entry.title)
         return [self.answer_reply(entry)]
+
+    def _remember(self, msg: Incoming, text: str) -> None:
+        """Keep the question for a follow-up. Only a convenience: when the database cannot take
+        the write right now (locked by another process), the answer still goes out."""
+        try:
+            self.context.remember_question(msg.chat_id, msg.user_id, text)
+        except sqlite3.OperationalError as exc:
+            log.warning("follow-up context not saved for chat %s: %s", msg.chat_id, exc)
 
     def topics_button(self, msg: Incoming, arg: str) -> list[Reply]:
         if not arg:

@@ -184,7 +184,7 @@ class StaffFlow:
         return Reply("\n".join(lines), buttons)
 
     def on_text(self, msg: Incoming) -> list[Reply]:
-        state, draft = self.store.get_conversation(msg.chat_id)
+        state, draft = self.store.get_conversation(msg.chat_id, msg.user_id)
         text = (msg.text or "").strip()
         today = self.clock.now().astimezone(ZONE).date()
         if state == "bc_text":
@@ -226,7 +226,7 @@ class StaffFlow:
         return [Reply("请点选上方的按钮，或发送 /cancel 退出。")]
 
     def on_button(self, msg: Incoming, arg: str) -> list[Reply]:
-        conv = self.store.get_conversation(msg.chat_id)
+        conv = self.store.get_conversation(msg.chat_id, msg.user_id)
         action, _, value = arg.partition(":")
         if action == "cancel":
             return self._cancel(msg, conv)
@@ -289,17 +289,17 @@ class StaffFlow:
             return [Reply(head), Reply(preview, rows)]
         replies = self._guard(run)
         if "id" not in draft:
-            self.store.clear_conversation(msg.chat_id)
+            self.store.clear_conversation(msg.chat_id, msg.user_id)
         return replies
 
     def _send(self, msg: Incoming, bid: int) -> list[Reply]:
         count = self.broadcasts.send(msg.user_id, bid)
-        self.store.clear_conversation(msg.chat_id)
+        self.store.clear_conversation(msg.chat_id, msg.user_id)
         return [Reply(f"第 {bid} 号通知已开始发送给 {count} 家订阅企业。发送 /broadcast_status {bid} 查看进度。")]
 
     def _schedule(self, msg: Incoming, draft: dict, when: dt.datetime) -> list[Reply]:
         at = self.broadcasts.schedule(msg.user_id, draft["id"], when)
-        self.store.clear_conversation(msg.chat_id)
+        self.store.clear_conversation(msg.chat_id, msg.user_id)
         return [Reply(f"第 {draft['id']} 号通知将于 {at.astimezone(ZONE).strftime('%Y-%m-%d %H:%M')} 发送。"
                       f"发送前可用 /broadcast_cancel {draft['id']} 取消。")]
 
@@ -307,12 +307,12 @@ class StaffFlow:
         if conv and conv[0] in STATES and conv[1].get("id"):
             self._guard(lambda: self.broadcasts.cancel(msg.user_id, conv[1]["id"]))
         if conv and conv[0] in STATES:
-            self.store.clear_conversation(msg.chat_id)
+            self.store.clear_conversation(msg.chat_id, msg.user_id)
         return [Reply("已取消，通知没有发送。")]
 
     def cancel(self, msg: Incoming) -> list[Reply]:
         """/cancel during a broadcast: a draft already stored is cancelled too."""
-        return self._cancel(msg, self.store.get_conversation(msg.chat_id))
+        return self._cancel(msg, self.store.get_conversation(msg.chat_id, msg.user_id))
 
     def cancel_command(self, msg: Incoming) -> list[Reply]:
         args = self._args(msg)
