@@ -30,7 +30,8 @@ async def _run_bot_and_load(server: dict, users: int, each: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp) / "bench.db")
-        services = build(load_config(), store=store)
+        services = build(load_config(overrides={"telegram": {"flood_burst": 10_000, "flood_rate": 10_000.0}}),
+                         store=store)
         app = build_application(services, server["token"], server["base_url"], server["base_file_url"],
                                 reminders=False)
         await app.initialize()

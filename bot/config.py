@@ -50,6 +50,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("telegram", "webhook_listen", str, "127.0.0.1", "address the webhook server binds"),
     Setting("telegram", "webhook_port", int, 8443, "port the webhook server binds"),
     Setting("telegram", "poll_timeout", int, 30, "long-polling timeout in seconds"),
+    Setting("telegram", "flood_burst", int, 20, "messages a user may send at once before being slowed down"),
+    Setting("telegram", "flood_rate", (int, float), 1.0, "messages per second a user may keep sending"),
     Setting("staff", "admins", list, [], "Telegram user ids of the administrators"),
     Setting("reminders", "sweep_seconds", int, 30, "how often due reminders are looked for"),
     Setting("reminders", "replan_time", str, "00:10", "daily re-plan of every subscriber (HH:MM)"),
@@ -87,6 +89,8 @@ class Telegram:
     webhook_listen: str
     webhook_port: int
     poll_timeout: int
+    flood_burst: int
+    flood_rate: float
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,10 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
             or outbox.max_attempts < 1 or outbox.backoff_cap < 0:
         raise ConfigError("配置项 [reminders]/[outbox]：间隔、速率和次数必须为正数")
     telegram = Telegram(*(v["telegram", k] for k in ("api_base_url", "mode", "webhook_url", "webhook_listen",
-                                                      "webhook_port", "poll_timeout")))
+                                                      "webhook_port", "poll_timeout", "flood_burst")),
+                        float(v["telegram", "flood_rate"]))
+    if telegram.flood_burst < 1 or telegram.flood_rate <= 0:
+        raise ConfigError("配置项 [telegram] flood_burst 和 flood_rate 必须为正数")
     if telegram.mode not in ("polling", "webhook"):
         raise ConfigError("配置项 [telegram] mode 只能是 polling 或 webhook")
     if telegram.mode == "webhook" and not telegram.webhook_url.startswith("https://"):

@@ -60,6 +60,8 @@ import json
 import logging
 import time
 from bisect import insort
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -367,6 +369,7 @@ class Outbox:
         self._woken = False
         self._kick: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._db_thread: ThreadPoolExecutor | None = None
 
     # -- enqueueing ------------------------------------------------------------------------------
 
@@ -515,7 +518,7 @@ class Outbox:
         tasks: set[asyncio.Task] = set()
         next_scan = mono + poll_interval
         self._woken = False
-        self._load(q, mono, scan=False)
+        await self._load(q, mono, scan=False)
         try:
             while not self._stop:
                 self._kick.clear()
@@ -524,7 +527,8 @@ class Outbox:
                 if scan:
                     self._woken = False
                     next_scan = mono + poll_interval
-                self._load(q, mono, scan)
+                await self._load(q, mono, scan)
+                mono = time.monotonic()
                 q.promote(mono)
                 if mono < self._paused_until:
                     await self._wait(self._paused_until - mono)
@@ -533,7 +537,7 @@ class Outbox:
                     await self._wait(None)
                     continue
                 if q.idle():
-                    if not scan and self._load(q, mono, scan=True):  # one last look before idling
+                    if not scan and await self._load(q, mono, scan=True):  # one last look before idling
                         continue
                     if stop_when_idle:
                         break
@@ -548,7 +552,7 @@ class Outbox:
                     await self._wait(q.next_event(mono))
                     continue
                 row_id, chat = picked
-                row = self._claim(row_id)
+                row = await self._db(self._claim, row_id)
                 if row is None:  # changed meanwhile (sent by another process, withdrawn, blocked)
                     q.busy.discard(chat)
                     q.schedule(chat, mono)
@@ -565,31 +569,42 @@ class Outbox:
                 "%(retried)d retried, %(rate_limited)d rate-limited", result)
         return result
 
-    def _load(self, q: _Queue, mono: float, scan: bool) -> int:
+    async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Database work in the outbox's own thread, so that waiting for SQLite (another process
+        holding the write lock) never stalls the event loop; one thread keeps the order."""
+        if self._db_thread is None:
+            self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, partial(fn, *args, **kwargs))
+
+    async def _load(self, q: _Queue, mono: float, scan: bool) -> int:
         """Read due queued rows into `q`: above the cursor when few are held; with `scan`, also
         any below it that became due or were put back meanwhile. Returns how many were added."""
         if not scan and (q.exhausted or len(q) >= _LOW_WATER):
             return 0
         now = _iso(self._now())
         added = 0
-        db = self.store.db
         if scan:
             q.exhausted = False
             if q.cursor:
-                for row_id, chat in db.execute(
-                        "select id, chat_id from outbox where status = 'queued' and id <= ? "
-                        "and (not_before is null or not_before <= ?) order by id", [q.cursor, now]):
+                for row_id, chat in await self._db(self._due_rows, "id <= ?", q.cursor, now, None):
                     added += q.add(row_id, chat, mono)
         while not q.exhausted and len(q) < _LOW_WATER:
-            rows = db.execute("select id, chat_id from outbox where status = 'queued' and id > ? "
-                              "and (not_before is null or not_before <= ?) order by id limit ?",
-                              [q.cursor, now, _LOAD_BATCH]).fetchall()
+            rows = await self._db(self._due_rows, "id > ?", q.cursor, now, _LOAD_BATCH)
             for row_id, chat in rows:
                 added += q.add(row_id, chat, mono)
             if rows:
                 q.cursor = rows[-1][0]
             q.exhausted = len(rows) < _LOAD_BATCH
         return added
+
+    def _due_rows(self, where: str, cursor: int, now: str, limit: int | None) -> list[tuple[int, int]]:
+        sql = (f"select id, chat_id from outbox where status = 'queued' and {where} "
+               "and (not_before is null or not_before <= ?) order by id")
+        args: list[Any] = [cursor, now]
+        if limit is not None:
+            sql += " limit ?"
+            args.append(limit)
+        return self.store.db.execute(sql, args).fetchall()
 
     def _claim(self, row_id: int) -> _Claimed | None:
         """Mark the row `sending` (committed: one statement in autocommit mode) before it goes out;
@@ -621,28 +636,29 @@ class Outbox:
                 self._paused_until = max(self._paused_until, until)
                 result["rate_limited"] += 1
                 log.warning("429 for row %d (chat %d): pausing all sending for %.1f s", row.id, chat, exc.seconds)
-                self._update(row.id, status="queued", attempts=row.attempts - 1, last_error=_err(exc),
-                             not_before=_iso(self._now() + dt.timedelta(seconds=exc.seconds)))
+                await self._db(self._update, row.id, status="queued", attempts=row.attempts - 1,
+                               last_error=_err(exc),
+                               not_before=_iso(self._now() + dt.timedelta(seconds=exc.seconds)))
                 q.retry_later(row.id, chat, until)
             except SendBlocked as exc:
                 cooldown = False
-                result["blocked"] += self._blocked(row, exc)
+                result["blocked"] += await self._db(self._blocked, row, exc)
                 q.drop_chat(chat)
                 await self._notify_blocked(row)
             except SendRejected as exc:
                 result["failed"] += 1
                 log.warning("row %d (chat %d) rejected: %s", row.id, chat, type(exc).__name__)
-                self._update(row.id, status="failed", last_error=_err(exc))
+                await self._db(self._update, row.id, status="failed", last_error=_err(exc))
             except asyncio.CancelledError:
                 raise  # the row stays `sending`: its outcome is unknown, recover() requeues it
             except Exception as exc:  # noqa: BLE001 - SendTransient, or a sender's bug: retry with backoff
                 if not isinstance(exc, SendTransient):
                     log.exception("sender failed unexpectedly on row %d (chat %d)", row.id, chat)
-                self._transient(q, row, exc, result)
+                await self._transient(q, row, exc, result)
             else:
                 result["sent"] += 1
-                self._update(row.id, status="sent", message_id=int(message_id), sent_at=_iso(self._now()),
-                             last_error=None)
+                await self._db(self._update, row.id, status="sent", message_id=int(message_id),
+                               sent_at=_iso(self._now()), last_error=None)
                 log.debug("row %d sent to chat %d as message %d", row.id, chat, message_id)
         except asyncio.CancelledError:
             raise
@@ -656,19 +672,19 @@ class Outbox:
             if self._kick is not None:
                 self._kick.set()
 
-    def _transient(self, q: _Queue, row: _Claimed, exc: BaseException, result: dict[str, int]) -> None:
+    async def _transient(self, q: _Queue, row: _Claimed, exc: BaseException, result: dict[str, int]) -> None:
         if row.attempts >= self.max_attempts:
             result["failed"] += 1
             log.warning("row %d (chat %d) failed after %d tries: %s", row.id, row.chat_id, row.attempts,
                         type(exc).__name__)
-            self._update(row.id, status="failed", last_error=_err(exc))
+            await self._db(self._update, row.id, status="failed", last_error=_err(exc))
             return
         delay = min(self.backoff_cap, self.backoff_base * 2 ** (row.attempts - 1))
         result["retried"] += 1
         log.info("row %d (chat %d) try %d failed (%s); retry in %.1f s", row.id, row.chat_id, row.attempts,
                  type(exc).__name__, delay)
-        self._update(row.id, status="queued", last_error=_err(exc),
-                     not_before=_iso(self._now() + dt.timedelta(seconds=delay)))
+        await self._db(self._update, row.id, status="queued", last_error=_err(exc),
+                       not_before=_iso(self._now() + dt.timedelta(seconds=delay)))
         q.retry_later(row.id, row.chat_id, time.monotonic() + delay)
 
     def _blocked(self, row: _Claimed, exc: BaseException) -> int:

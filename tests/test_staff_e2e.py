@@ -14,7 +14,7 @@ from knowledge.clock import ZONE, FixedClock
 from reminders.scheduler import ReminderJobs
 from bot.app import open_store
 from tests.fakebotapi import FakeBotAPI
-from tests.test_telegram_e2e import Bot, labels, press, say
+from tests.test_telegram_e2e import SCRIPTED, Bot, labels, press, say
 
 ADMIN, STAFF, OTHER = 9001, 9002, 9003
 HAIDIAN = [301, 302, 303]
@@ -22,7 +22,7 @@ CHAOYANG = [401]
 
 
 def config(admins=(ADMIN,)):
-    return load_config(overrides={"staff": {"admins": list(admins)},
+    return load_config(overrides={**SCRIPTED, "staff": {"admins": list(admins)},
                                   "outbox": {"global_rate": 500.0, "per_chat_interval": 0.0}})
 
 

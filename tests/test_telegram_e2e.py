@@ -15,6 +15,8 @@ from bot.app import open_store
 from tests.fakebotapi import FakeBotAPI
 
 USER = 1001
+# Scripted users press and type faster than any person: flood control is tested on its own.
+SCRIPTED = {"telegram": {"flood_burst": 10_000, "flood_rate": 10_000.0}}
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ class Bot:
 
     async def start(self):
         self.store = open_store(self.db_path)
-        self.services = build(self.config or load_config(), store=self.store, clock=self.clock)
+        self.services = build(self.config or load_config(overrides=SCRIPTED), store=self.store, clock=self.clock)
         self.app = build_application(self.services, self.fake.token, self.fake.base_url, self.fake.base_file_url)
         await self.app.initialize()
         await self.app.post_init(self.app)

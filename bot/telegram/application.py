@@ -1,32 +1,185 @@
 """Telegram channel: a thin adapter from python-telegram-bot to the Dialogue core.
 
-Every text and every button press becomes an `Incoming`; the core's `Reply` values become
-HTML messages (split at 4,096 characters), inline keyboards, edits and documents. In groups the
-bot only reacts to commands and to messages that mention it. One error handler, registered last,
-logs with context and tells the user briefly that something went wrong.
+Every text and every button press becomes an `Incoming`; the core's `Reply` values become HTML
+messages (split at 4,096 UTF-16 units), inline keyboards, edits and documents. Around that, the
+adapter protects the bot as a whole from any one update or user:
+
+- A malformed update (missing `message_id`, a sticker without its fields…) is skipped, logged
+  once by id without its content, and polling moves on (`TolerantBot`); python-telegram-bot would
+  otherwise fail the whole batch and fetch it again forever.
+- Each chat's updates are answered in order, but waiting for one's turn takes no slot from other
+  chats; a user sending faster than `flood_burst` / `flood_rate` is told once and the excess is
+  dropped; an update id seen before is not handled again (`FairUpdateProcessor`).
+- The core runs in worker threads: SQLite's busy wait (another process holding the database)
+  never stalls the event loop, so other chats keep being answered.
+- In groups the bot reacts only to commands and mentions, replies to the message it answers (so
+  each keyboard belongs to that message's author), and a button pressed by anyone else is
+  refused with a short notice and changes nothing. Edited messages are ignored.
+- Interactive replies are retried on 429 (AIORateLimiter); pushes go through the outbox, which
+  has its own pacing and its own Bot.
+One error handler, registered last, logs ids only and tells the user briefly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, ReplyParameters,
+                      Update)
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler,
+                          ContextTypes, ExtBot, MessageHandler, filters)
 
-from bot.telegram.request import AiohttpRequest
 from bot.app import Services
-from delivery.telegram_html import split_html
 from bot.dialogue.messages import Incoming, Reply
+from bot.telegram.request import AiohttpRequest
+from delivery.telegram_html import split_html
+from storage.instance import InstanceLock
 
 log = logging.getLogger(__name__)
 
 ERROR_TEXT = "抱歉，处理您的消息时出了点问题，请稍后再试。如果一直这样，请发送 /start 重新开始。"
+FLOOD_TEXT = "您发送得太快了，我先处理前面的消息。请稍等片刻再发，多出来的消息这次没有处理。"
+NOT_YOURS_TEXT = "这个按钮属于另一位用户的提问，请自己发送命令或问题。"
+TEXT_ONLY = "抱歉，我目前只能看懂文字消息，请直接输入您的问题。"
 
+
+# -- updates that python-telegram-bot cannot parse ---------------------------------------------
+
+class TolerantBot(ExtBot):
+    """An ExtBot whose getUpdates parses each update on its own: one malformed update is
+    replaced by an empty `Update` with its id (so the offset still moves past it) instead of
+    failing the batch. Nothing of its content is logged."""
+
+    async def get_updates(self, offset=None, limit=None, timeout=None, allowed_updates=None, *,
+                          read_timeout=None, write_timeout=None, connect_timeout=None, pool_timeout=None,
+                          api_kwargs=None) -> tuple[Update, ...]:
+        base = read_timeout if isinstance(read_timeout, (int, float)) else (self._request[0].read_timeout or 0)
+        wait = timeout.total_seconds() if hasattr(timeout, "total_seconds") else (timeout or 0)
+        result = await self._post("getUpdates", {"timeout": timeout, "offset": offset, "limit": limit,
+                                                 "allowed_updates": allowed_updates},
+                                  read_timeout=base + wait, write_timeout=write_timeout,
+                                  connect_timeout=connect_timeout, pool_timeout=pool_timeout,
+                                  api_kwargs=api_kwargs)
+        return tuple(self._parse(raw) for raw in result or ())
+
+    def _parse(self, raw: Any) -> Update:
+        try:
+            update = Update.de_json(raw, self)
+            self.insert_callback_data(update)
+            return update
+        except Exception as exc:  # noqa: BLE001 - any field Telegram (or an attacker) got wrong
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int):
+                raise  # without an id the offset cannot move past it; the retry loop logs it
+            log.warning("skipped update %d that could not be read (%s)", update_id, type(exc).__name__)
+            return Update(update_id)
+
+
+# -- fairness --------------------------------------------------------------------------------------
+
+class _Bucket:
+    __slots__ = ("tokens", "stamp", "warned")
+
+    def __init__(self, tokens: float, stamp: float):
+        self.tokens, self.stamp, self.warned = tokens, stamp, False
+
+
+class FairUpdateProcessor(BaseUpdateProcessor):
+    """Per-chat order without head-of-line blocking, per-user flood control, and each update id
+    handled once.
+
+    python-telegram-bot's own processor takes a concurrency slot before a handler waits for its
+    chat's lock, so one user's burst filled every slot and everyone else waited. Here an update
+    first waits for its chat's turn — holding no slot — and only then takes one."""
+
+    def __init__(self, max_concurrent_updates: int = 64, *, burst: int = 20, rate: float = 1.0,
+                 remember: int = 4096, on_flood: Callable[[Update], Awaitable[None]] | None = None):
+        super().__init__(max_concurrent_updates)
+        self.burst, self.rate = float(burst), float(rate)
+        self.on_flood = on_flood
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._buckets: dict[int, _Bucket] = {}
+        self._seen: collections.OrderedDict[int, None] = collections.OrderedDict()
+        self._remember = remember
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
+
+    def _first_time(self, update_id: int) -> bool:
+        if update_id in self._seen:
+            return False
+        self._seen[update_id] = None
+        if len(self._seen) > self._remember:
+            self._seen.popitem(last=False)
+        return True
+
+    def _allowed(self, user_id: int) -> tuple[bool, bool]:
+        """(handle it, warn the user now)."""
+        now = time.monotonic()
+        b = self._buckets.get(user_id)
+        if b is None:
+            b = self._buckets[user_id] = _Bucket(self.burst, now)
+        b.tokens = min(self.burst, b.tokens + (now - b.stamp) * self.rate)
+        b.stamp = now
+        if b.tokens >= 1:
+            b.tokens -= 1
+            if b.tokens >= self.burst / 2:
+                b.warned = False  # calm again: a later flood is told about again
+            return True, False
+        warn, b.warned = not b.warned, True
+        return False, warn
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Update):
+            if not self._first_time(update.update_id):
+                log.info("update %d was delivered again; handled once only", update.update_id)
+                coroutine.close()
+                return
+            user = update.effective_user
+            if user is not None:
+                allowed, warn = self._allowed(user.id)
+                if not allowed:
+                    coroutine.close()
+                    if warn and self.on_flood is not None:
+                        log.info("user %d sends too fast; excess updates dropped", user.id)
+                        await self.on_flood(update)
+                    return
+            chat = update.effective_chat
+            key = chat.id if chat is not None else (user.id if user is not None else None)
+        else:
+            key = None
+        if key is None:
+            async with self._semaphore:
+                await coroutine
+            return
+        lock = self._chat_locks.get(key)
+        if lock is None:
+            lock = self._chat_locks[key] = asyncio.Lock()
+        try:
+            async with lock:
+                async with self._semaphore:
+                    await coroutine
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._chat_locks.pop(key, None)
+
+
+# -- replies ---------------------------------------------------------------------------------------
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
@@ -35,12 +188,14 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
                                  for row in reply.buttons])
 
 
-async def send_replies(bot, chat_id: int, replies: list[Reply], edit_message=None) -> None:
-    """Deliver the core's replies; `edit_message` is the message whose button was pressed."""
+async def send_replies(bot, chat_id: int, replies: list[Reply], edit_message=None, reply_to: int | None = None) -> None:
+    """Deliver the core's replies; `edit_message` is the message whose button was pressed;
+    `reply_to` (groups) the message of the user they answer."""
+    reply_parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
     for reply in replies:
         if reply.document is not None:
             await bot.send_document(chat_id, InputFile(reply.document.content, filename=reply.document.filename),
-                                    caption=reply.document.caption or None)
+                                    caption=reply.document.caption or None, reply_parameters=reply_parameters)
             if not reply.html:
                 continue
         markup = keyboard(reply)
@@ -51,18 +206,23 @@ async def send_replies(bot, chat_id: int, replies: list[Reply], edit_message=Non
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     continue
-                log.info("edit failed (%s); sending a new message instead", exc)
+                log.info("edit failed (%s); sending a new message instead", type(exc).__name__)
         parts = split_html(reply.html)
         for i, part in enumerate(parts):
             await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                   reply_markup=markup if i == len(parts) - 1 else None)
+                                   reply_markup=markup if i == len(parts) - 1 else None,
+                                   reply_parameters=reply_parameters)
+
+
+def _private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
 def _text_for_bot(update: Update, username: str) -> str | None:
     """The text the core should see, or None when a group message is not for this bot."""
     msg = update.effective_message
     text = msg.text or ""
-    if update.effective_chat.type == ChatType.PRIVATE:
+    if _private(update):
         return text
     mention = f"@{username}".lower()
     if text.startswith("/"):
@@ -76,61 +236,74 @@ def _text_for_bot(update: Update, username: str) -> str | None:
     return None
 
 
-def _chat_lock(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> asyncio.Lock:
-    """Updates of different chats run concurrently; one chat's are answered in order."""
-    locks = context.application.bot_data.setdefault("chat_locks", {})
-    lock = locks.get(chat_id)
-    if lock is None:
-        lock = locks[chat_id] = asyncio.Lock()
-    return lock
-
-
-# Button prefixes whose work can take long (a 20,000-recipient fan-out): done in a worker thread
-# so that every other chat keeps being answered. Everything else takes about a millisecond and
-# runs on the loop, which is faster than a thread hop.
-SLOW_CALLBACKS = ("bc:",)
-
-
-async def _handle(services: Services, msg: Incoming):
-    if msg.callback is not None and msg.callback.startswith(SLOW_CALLBACKS):
-        return await asyncio.to_thread(services.dialogue.handle, msg)
-    return services.dialogue.handle(msg)
+async def _handle(context: ContextTypes.DEFAULT_TYPE, msg: Incoming) -> list[Reply]:
+    """The core, in a worker thread: its SQLite work may wait on another process's lock."""
+    services: Services = context.application.bot_data["services"]
+    executor: ThreadPoolExecutor = context.application.bot_data["executor"]
+    return await asyncio.get_running_loop().run_in_executor(executor, services.dialogue.handle, msg)
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text or command: the core answers it."""
-    services: Services = context.application.bot_data["services"]
     text = _text_for_bot(update, context.bot.username)
     if text is None:
         return
     chat_id = update.effective_chat.id
-    async with _chat_lock(context, chat_id):
-        replies = await _handle(services, Incoming(chat_id, update.effective_user.id, text))
-        await send_replies(context.bot, chat_id, replies)
+    private = _private(update)
+    replies = await _handle(context, Incoming(chat_id, update.effective_user.id, text, private=private))
+    await send_replies(context.bot, chat_id, replies,
+                       reply_to=None if private else update.effective_message.message_id)
+
+
+async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo, sticker, voice… in a private chat: say what the bot can read."""
+    await context.bot.send_message(update.effective_chat.id, TEXT_ONLY)
+
+
+def _owner(message: Message | None) -> int | None:
+    """Who a group keyboard belongs to: the author of the message the bot's message answers."""
+    original = message.reply_to_message if message is not None else None
+    return original.from_user.id if original is not None and original.from_user is not None else None
+
+
+async def _answer(query, text: str | None = None) -> None:
+    try:
+        await query.answer(text, show_alert=bool(text))
+    except TelegramError as exc:  # an expired query (400) must not stop the action itself
+        log.info("could not answer callback query of update: %s", type(exc).__name__)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A pressed inline button: the core answers it, often by editing the message."""
-    services: Services = context.application.bot_data["services"]
     query = update.callback_query
-    await query.answer()
-    chat_id = query.message.chat.id if query.message else query.from_user.id
-    async with _chat_lock(context, chat_id):
-        replies = await _handle(services, Incoming(chat_id, query.from_user.id, callback=query.data or ""))
-        await send_replies(context.bot, chat_id, replies, edit_message=query.message)
+    message = query.message if isinstance(query.message, Message) else None
+    chat_id = message.chat.id if message is not None else query.from_user.id
+    private = message is None or message.chat.type == ChatType.PRIVATE
+    if not private and _owner(message) != query.from_user.id:
+        await _answer(query, NOT_YOURS_TEXT)
+        return
+    await _answer(query)
+    replies = await _handle(context, Incoming(chat_id, query.from_user.id, callback=query.data or "",
+                                              private=private))
+    original = message.reply_to_message if message is not None and not private else None
+    await send_replies(context.bot, chat_id, replies, edit_message=message,
+                       reply_to=original.message_id if original is not None else None)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log with context; tell the user briefly, never with a stack trace."""
+    """Log ids only; tell the user briefly, never with a stack trace."""
     chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("error handling update %s in chat %s", update_id, chat_id, exc_info=context.error)
+    log.error("error handling update %s in chat %s: %s", update_id, chat_id, type(context.error).__name__,
+              exc_info=context.error)
     if chat_id is not None:
         try:
             await context.bot.send_message(chat_id, ERROR_TEXT)
         except Exception:  # noqa: BLE001 - the error handler must never raise
             log.warning("could not tell chat %s about the error", chat_id)
 
+
+# -- start and stop --------------------------------------------------------------------------------
 
 async def post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
@@ -143,14 +316,15 @@ async def post_init(application: Application) -> None:
 async def post_stop(application: Application) -> None:
     for hook in application.bot_data.get("post_stop_hooks", []):
         await hook(application)
+    application.bot_data["executor"].shutdown(wait=False, cancel_futures=True)
 
 
 def _file_url(base_url: str) -> str:
     return base_url[:-len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
 
 
-def make_bot(config: dict, token: str, base_url: str | None = None):
-    """A plain Bot (CLI send-due, tests), at the configured Bot API address, on aiohttp."""
+def make_bot(config, token: str, base_url: str | None = None):
+    """A plain Bot (the outbox's, CLI send-due, tests), at the configured Bot API address, on aiohttp."""
     from telegram import Bot
 
     base_url = base_url or config.telegram.api_base_url
@@ -173,7 +347,11 @@ async def start_reminders(application: Application) -> None:
     services: Services = application.bot_data["services"]
     if services.reminders is None:
         return
-    outbox = make_outbox(services, application.bot)
+    # The outbox paces itself; its own Bot keeps it clear of the interactive rate limiter.
+    bot = application.bot_data["outbox_bot"] = make_bot(services.config, application.bot.token,
+                                                        application.bot_data["base_url"])
+    await bot.initialize()
+    outbox = make_outbox(services, bot)
     jobs = ReminderJobs(services.reminders, outbox, services.clock, extra_sweeps=(services.broadcasts.send_scheduled,))
     application.bot_data["reminder_jobs"] = jobs
     await jobs.startup()
@@ -191,28 +369,46 @@ async def stop_reminders(application: Application) -> None:
             await asyncio.wait_for(task, 10)
         except (asyncio.TimeoutError, asyncio.CancelledError):
             task.cancel()
+    bot = application.bot_data.pop("outbox_bot", None)
+    if bot is not None:
+        await bot.shutdown()
 
 
 def build_application(services: Services, token: str, base_url: str | None = None,
-                      base_file_url: str | None = None, builder: ApplicationBuilder | None = None,
-                      reminders: bool = True) -> Application:
-    base_url = base_url or services.config.telegram.api_base_url
+                      base_file_url: str | None = None, reminders: bool = True) -> Application:
+    cfg = services.config.telegram
+    base_url = base_url or cfg.api_base_url
     if base_file_url is None:
         base_file_url = _file_url(base_url)
-    builder = builder or ApplicationBuilder()
-    # Several updates at once (different chats); a per-chat lock keeps each chat in order.
-    # Networking on aiohttp (bot/aiohttp_request.py says why); long polling gets its own session.
-    application = (builder.token(token).concurrent_updates(16)
-                   .request(AiohttpRequest(connection_pool_size=32))
-                   .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=5.0)).base_url(base_url).base_file_url(base_file_url)
+    # Networking on aiohttp (bot/telegram/request.py says why); long polling gets its own session.
+    bot = TolerantBot(token, base_url=base_url, base_file_url=base_file_url,
+                      request=AiohttpRequest(connection_pool_size=32),
+                      get_updates_request=AiohttpRequest(connection_pool_size=1, read_timeout=5.0),
+                      rate_limiter=AIORateLimiter(overall_max_rate=services.config.outbox.global_rate,
+                                                  max_retries=3))
+
+    async def tell_flood(update: Update) -> None:
+        if update.effective_chat is not None:
+            try:
+                await application.bot.send_message(update.effective_chat.id, FLOOD_TEXT)
+            except TelegramError as exc:
+                log.info("could not tell chat about flooding: %s", type(exc).__name__)
+
+    processor = FairUpdateProcessor(64, burst=cfg.flood_burst, rate=cfg.flood_rate, on_flood=tell_flood)
+    application = (ApplicationBuilder().bot(bot).concurrent_updates(processor)
                    .post_init(post_init).post_stop(post_stop).build())
     application.bot_data["services"] = services
+    application.bot_data["base_url"] = base_url
+    application.bot_data["executor"] = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dialogue")
     if reminders and services.reminders is not None:
         application.bot_data["post_init_hooks"] = [start_reminders]
         application.bot_data["post_stop_hooks"] = [stop_reminders]
+    new_messages = filters.UpdateType.MESSAGE  # edits are not new questions
     application.add_handler(CallbackQueryHandler(on_button))
-    application.add_handler(MessageHandler(filters.TEXT & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS),
-                                           on_message))
+    application.add_handler(MessageHandler(new_messages & filters.TEXT
+                                           & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS), on_message))
+    application.add_handler(MessageHandler(new_messages & filters.ChatType.PRIVATE & ~filters.TEXT,
+                                           on_other_message))
     application.add_error_handler(on_error)
     return application
 
@@ -224,14 +420,15 @@ def run(services: Services) -> int:
               "不带令牌时可用 python -m bot chat 在终端对话。", file=sys.stderr, flush=True)
         return 2
     cfg = services.config.telegram
-    application = build_application(services, token)
-    log.info("starting Telegram bot in %s mode", cfg.mode)
-    if cfg.mode == "webhook":
-        application.run_webhook(listen=cfg.webhook_listen, port=cfg.webhook_port, url_path="telegram",
-                                webhook_url=cfg.webhook_url,
-                                secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
-                                allowed_updates=Update.ALL_TYPES)
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, timeout=cfg.poll_timeout,
-                                drop_pending_updates=False)
+    with InstanceLock(services.config.db_path, "python -m bot telegram"):
+        application = build_application(services, token)
+        log.info("starting Telegram bot in %s mode", cfg.mode)
+        if cfg.mode == "webhook":
+            application.run_webhook(listen=cfg.webhook_listen, port=cfg.webhook_port, url_path="telegram",
+                                    webhook_url=cfg.webhook_url,
+                                    secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
+                                    allowed_updates=Update.ALL_TYPES)
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES, timeout=cfg.poll_timeout,
+                                    drop_pending_updates=False)
     return 0
