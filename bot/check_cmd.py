@@ -25,13 +25,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from knowledge.ics import to_ics
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
-from knowledge.rules import ConfigError, Params, Result, cn, evaluate, result_to_dict
+from knowledge.rules import ConfigError, Params, Result, evaluate, result_to_dict
+from knowledge.wording import NO_TITLE, STATUS_NAMES, cn
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 EXIT_BAD_INPUT = 2
-
-STATUS_NAMES = {"valid": "有效", "expired": "已到期", "cancelled": "已取消认定", "none": "无称号"}
 
 
 class CheckError(Exception):
@@ -104,7 +103,7 @@ def format_summary(result: Result, name: str | None, district: str) -> str:
     """The readable Chinese summary: title, status, valid until, then the items in date order."""
     lines = [f"企业：{name}（{district}）" if name else f"所在区：{district}",
              f"日期：{cn(result.today)}",
-             f"称号：{TIER_NAMES[result.title] if result.title else '无有效称号'}",
+             f"称号：{TIER_NAMES[result.title] if result.title else NO_TITLE}",
              f"状态：{STATUS_NAMES[result.status]}"]
     if result.valid_until:
         lines.append(f"有效期至：{cn(result.valid_until)}")

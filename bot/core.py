@@ -27,6 +27,7 @@ from knowledge.loader import Entry, KnowledgeBase, cite_for
 from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
 from knowledge.rules import Params, evaluate
 from knowledge.search import Match, Matcher
+from knowledge.wording import STATUS_NAMES
 from reminders.plan import SettingsError, parse_hhmm
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FOLLOW_UP_RE = re.compile(r"^(那|那么|那如果|如果是|要是|还有|另外|and |what about |how about )")
 FOLLOW_UP_MAX_CHARS = 14
-STATUS_NAMES = {"valid": "有效", "expired": "已过期", "cancelled": "已被取消认定", "none": "暂无称号"}
 
 __all__ = ["Button", "Command", "Dialogue", "Document", "Incoming", "Reply", "COMMANDS", "html_to_text"]
 

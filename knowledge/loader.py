@@ -15,9 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from knowledge.wording import TIERS
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-TIERS = ("innovative", "specialized", "little_giant")
 DATE_KINDS = ("deadline", "window", "date", "period", "cycle")
 REF_RE = re.compile(r"^(0|[1-6](\.\d+){0,2}|att\.[1-9])$")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

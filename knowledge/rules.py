@@ -94,6 +94,7 @@ from knowledge.profile import (
     Profile,
     Title,
 )
+from knowledge.wording import cn
 from knowledge.workdays import add_working_days
 
 PLATFORM = "培育平台（https://zjtx.miit.gov.cn）"
@@ -247,11 +248,6 @@ def add_years(d: date, years: int) -> date:
 def valid_until(since: date) -> date:
     """Last day a title is valid: since + 3 years − 1 day (ref 2.1)."""
     return add_years(since, 3) - timedelta(days=1)
-
-
-def cn(d: date) -> str:
-    """2026年5月31日."""
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _month_end(year: int, month: int) -> date:

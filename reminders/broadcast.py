@@ -48,6 +48,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from knowledge.clock import ZONE
 from knowledge.loader import DATA_DIR, DataError
 from knowledge.profile import TIER_NAMES, TIERS
+from knowledge.wording import cn as cn_date
 from reminders.staff import CITY_WIDE, NotAllowed, StaffService, district_choices, unknown_district_message
 
 log = logging.getLogger(__name__)
@@ -230,10 +231,6 @@ def placeholders(body: str) -> frozenset[str]:
     if unknown:
         raise BroadcastError(f"未知的占位符 {{{{ {unknown[0]} }}}}。可用的占位符：{allowed}")
     return names
-
-
-def cn_date(value: dt.date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def parse_deadline(value: Any) -> dt.date:
