@@ -34,6 +34,16 @@ def cn(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def cn_month(d: date) -> str:
+    """2026年3月: the month of a date."""
+    return f"{d.year}年{d.month}月"
+
+
+def cn_month_day(month: int, day: int) -> str:
+    """5月31日: a yearly date."""
+    return f"{month}月{day}日"
+
+
 def weekday(d: date) -> str:
     """星期日 for 2026-05-31."""
     return f"星期{_WEEKDAYS[d.weekday()]}"

@@ -1,4 +1,4 @@
-"""Rule of 五: the electronic certificate, claimable 10 working days after the announcement."""
+"""Rule of 五: the electronic certificate, claimable some working days after the announcement."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from knowledge.rules.standing import Standing
 from knowledge.wording import TIER_NAMES, cn
 from knowledge.workdays import add_working_days
 
-CERTIFICATE_WORKING_DAYS = 10
+# A product choice, not the notice's: how long the certificate stays listed once claimable.
 CERTIFICATE_LISTED_DAYS = 30
+
 
 def certificate(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
     """Ten working days after the announcement, a recognised enterprise claims its electronic
@@ -21,14 +22,14 @@ def certificate(profile: Profile, today: date, p: Params, s: Standing) -> list[I
         return []
     items = []
     for title in profile.titles:
-        # 10 working days never span a year; older titles cannot be listed.
-        if title in s.struck or (today - title.since).days > 366:
+        if title in s.struck:
             continue
-        start, estimate = add_working_days(title.since, CERTIFICATE_WORKING_DAYS, p)
+        days = p.notice.certificate_working_days
+        start, estimate = add_working_days(title.since, days, p)
         if (today - start).days >= CERTIFICATE_LISTED_DAYS:
             continue
         name = TIER_NAMES[title.tier]
-        why = f"{name}称号于{title.since.isoformat()}公告，10个工作日后（{start.isoformat()}）可申领电子证书"
+        why = f"{name}称号于{title.since.isoformat()}公告，{days}个工作日后（{start.isoformat()}）可申领电子证书"
         if estimate:
             why += f"；{start.year}年放假安排未收录，按周一至周五估算"
         text = f"请于{cn(start)}起登录{APP_PATH}或{QUERY_SYSTEM}申领{name}电子证书。"

@@ -15,7 +15,6 @@ from knowledge.rules.applications import (
 )
 from knowledge.rules.certificates import certificate
 from knowledge.rules.changes import change_filing, major_change_report
-from knowledge.rules.dates import valid_until
 from knowledge.rules.incidents import reapply_allowed, reapply_ban
 from knowledge.rules.items import Item, Result
 from knowledge.rules.params import Params
@@ -53,11 +52,11 @@ def item_sort_key(item: Item, today: date) -> tuple[date, str]:
 def evaluate(profile: Profile, today: date, params: Params | None = None) -> Result:
     """Every item that applies to `profile` on `today`, sorted, with the title and status."""
     p = params if params is not None else Params()
-    s = standing_of(profile, today)
+    s = standing_of(profile, today, p)
     items = [item for rule in RULES for item in rule(profile, today, p, s)]
     items.sort(key=lambda item: item_sort_key(item, today))
     if s.status == "valid" and s.top is not None:
-        return Result(today, s.top.tier, "valid", valid_until(s.top.since), tuple(items))
+        return Result(today, s.top.tier, "valid", s.until(s.top), tuple(items))
     return Result(today, None, s.status, None, tuple(items))
 
 

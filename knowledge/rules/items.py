@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from knowledge.profile import Title
-from knowledge.rules.dates import valid_until
 from knowledge.wording import TIER_NAMES
 
 PLATFORM = "培育平台（https://zjtx.miit.gov.cn）"
@@ -45,9 +44,9 @@ class Result:
     items: tuple[Item, ...]
 
 
-def held(title: Title) -> str:
+def held(title: Title, until: date) -> str:
     """持有…称号（2024-06-01 公告，有效期至2027-05-31）: the title a `why` starts from."""
-    return f"持有{TIER_NAMES[title.tier]}称号（{title.since.isoformat()} 公告，有效期至{valid_until(title.since).isoformat()}）"
+    return f"持有{TIER_NAMES[title.tier]}称号（{title.since.isoformat()} 公告，有效期至{until.isoformat()}）"
 
 
 def years_text(years: tuple[int, ...] | list[int]) -> str:

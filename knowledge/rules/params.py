@@ -1,10 +1,13 @@
-"""What config.toml adds to the notice: a new year's official calendar, windows announced later."""
+"""Params: the notice's values (from the data) and what config.toml adds — a new year's official
+calendar, windows announced later."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping
+
+from knowledge.rules.dates import NoticeDates, default_notice_dates
 
 
 class ConfigError(ValueError):
@@ -18,17 +21,20 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Params:
-    """What config.toml adds to the notice: a new year's calendar, windows announced later."""
+    """The notice's dates (`notice`, read from the knowledge data) and what config.toml adds to
+    them: a new year's calendar, windows announced later."""
 
     extra_holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
     giant_windows: Mapping[int, tuple[date, date]] = field(default_factory=dict, hash=False)
     # Review windows a district announced, {(district, year): (start, end)}; "全市" for all districts.
     review_windows: Mapping[tuple[str, int], tuple[date, date]] = field(default_factory=dict, hash=False)
+    notice: NoticeDates = field(default_factory=default_notice_dates)
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> "Params":
-        """Params from the parsed config.toml ([calendar] and [windows.giant]); ConfigError if wrong."""
+    def from_config(cls, cfg: Mapping[str, Any], notice: NoticeDates | None = None) -> "Params":
+        """Params from the parsed config.toml ([calendar] and [windows.giant]); ConfigError if wrong.
+        `notice` defaults to the repository's notice."""
         if not isinstance(cfg, Mapping):
             raise ConfigError("config", "应为 TOML 表")
         cal = cfg.get("calendar", {})
@@ -61,18 +67,20 @@ class Params:
             if end < start:
                 raise ConfigError(f"{where}.end", "不应早于 start")
             windows[year] = (start, end)
-        return cls(frozenset(holidays), frozenset(workdays), windows)
+        return cls(frozenset(holidays), frozenset(workdays), windows, notice=notice or default_notice_dates())
 
     def review_window(self, district: str, year: int) -> tuple[date, date] | None:
         """The review window the district (or the whole city) announced for `year`, if any."""
         return self.review_windows.get((district, year)) or self.review_windows.get(("全市", year))
 
     def giant_window(self, year: int) -> tuple[date, date, bool]:
-        """(start, end, configured) of the 小巨人 window of `year`: config, else Q2 (ref 1.3)."""
+        """(start, end, configured) of the 小巨人 window of `year`: config, else the notice's
+        quarter (ref 1.3)."""
         if year in self.giant_windows:
             start, end = self.giant_windows[year]
             return start, end, True
-        return date(year, 4, 1), date(year, 6, 30), False
+        start, end = self.notice.quarter(year)
+        return start, end, False
 
 
 def _config_date(value: Any, key: str) -> date:
