@@ -37,10 +37,10 @@ import sqlite_utils
 
 from delivery.telegram_html import HtmlError, validate_html, visible_len
 from district.staff import CITY_WIDE, NotAllowed, StaffService, district_choices, unknown_district_message
-from district.templates import BroadcastError, Template, cn_date, load_templates, parse_deadline, placeholders, render
+from district.templates import BroadcastError, Template, load_templates, parse_deadline, placeholders, render
 from district.windows import CITY_WIDE_WINDOWS, WINDOW_KINDS, AnnouncedWindows
 from knowledge.clock import ZONE, stamp
-from knowledge.profile import TIER_NAMES, TIERS
+from knowledge.wording import TIER_NAMES, TIERS, cn
 from storage.store import Schema
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class BroadcastService:
             deadline = parse_deadline(values["deadline"])
             today = self.now().astimezone(ZONE).date()
             if deadline < today:
-                raise BroadcastError(f"截止日期 {cn_date(deadline)} 已经过去，请检查。")
+                raise BroadcastError(f"截止日期 {cn(deadline)} 已经过去，请检查。")
             out["deadline"] = deadline.isoformat()
         if "deadline" in needed and "deadline" not in out:
             raise BroadcastError("这条通知用到了截止日期 {{ deadline }}，请填写截止日期，如 2027-05-25。")

@@ -24,11 +24,11 @@ from typing import Callable, Iterable, Iterator
 import sqlite_utils
 
 from knowledge.clock import stamp
+from knowledge.wording import CITY_WIDE
 from storage.store import Schema
 
 log = logging.getLogger(__name__)
 
-CITY_WIDE = "全市"
 # No 0/O, 1/I/L: a code read aloud or copied from a screenshot cannot be mistaken.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_LENGTH = 10

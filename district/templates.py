@@ -22,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from delivery.telegram_html import HtmlError, validate_html
 from knowledge.loader import DATA_DIR, DataError
+from knowledge.wording import cn
 
 TEMPLATES_FILE = DATA_DIR / "announcements.toml"
 PLACEHOLDERS = ("enterprise", "district", "deadline")
@@ -74,10 +75,6 @@ def placeholders(body: str) -> frozenset[str]:
     return names
 
 
-def cn_date(value: dt.date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
 def parse_deadline(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -104,7 +101,7 @@ def render(body: str, values: Mapping[str, Any], recipient: Mapping[str, Any]) -
     context = {"enterprise": recipient.get("name") or NAME_FALLBACK,
                "district": recipient.get("district") or DISTRICT_FALLBACK}
     if values.get("deadline") is not None:
-        context["deadline"] = cn_date(parse_deadline(values["deadline"]))
+        context["deadline"] = cn(parse_deadline(values["deadline"]))
     try:
         return _compiled(body).render(context)
     except jinja2.UndefinedError as exc:

@@ -15,10 +15,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from knowledge.wording import TIERS
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-TIERS = ("innovative", "specialized", "little_giant")
 DATE_KINDS = ("deadline", "window", "date", "period", "cycle")
+# 二、1 says a title that passes its review is extended by three years without saying from when:
+# from the original end ("original_end"), from the publication of the review list
+# ("publication"), or whichever of the two ends earlier ("earlier").
+READINGS = ("original_end", "publication", "earlier")
 REF_RE = re.compile(r"^(0|[1-6](\.\d+){0,2}|att\.[1-9])$")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MONTH_DAY_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -52,6 +57,10 @@ class DateSpec:
     working_days: int | None = None
     after: str | None = None
     quarter: int | None = None
+    day: int | None = None        # a day of the month (次月25日 → 25)
+    year: int | None = None       # the year a one-off yearly event falls in
+    cohort: int | None = None     # the year of the titles it concerns (2023年认定及复核通过)
+    reading: str | None = None    # how a period the notice leaves open is counted, see READINGS
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,7 @@ def _date_spec(r: _Reader, index: int, table: Any) -> DateSpec:
         raise r.fail(name, "must be a table")
     d = _Reader(r.file, r.entry, table)
     fields = {"name", "kind", "note", "date", "start", "end", "month_day", "months", "years",
-              "working_days", "after", "quarter"}
+              "working_days", "after", "quarter", "day", "year", "cohort", "reading"}
     try:
         d.unknown(fields)
         kind = d.str("kind")
@@ -213,16 +222,19 @@ def _date_spec(r: _Reader, index: int, table: Any) -> DateSpec:
             month_day=d.str("month_day", required=False) or None,
             months=d.int("months", 1, 120), years=d.int("years", 1, 50),
             working_days=d.int("working_days", 1, 365), after=d.str("after", required=False) or None,
-            quarter=d.int("quarter", 1, 4),
+            quarter=d.int("quarter", 1, 4), day=d.int("day", 1, 31), year=d.int("year", 2000, 2100),
+            cohort=d.int("cohort", 2000, 2100), reading=d.str("reading", required=False) or None,
         )
     except DataError as exc:
         raise r.fail(f"{name}.{exc.field}", exc.detail) from None
     if spec.month_day and not MONTH_DAY_RE.match(spec.month_day):
         raise r.fail(f"{name}.month_day", f"must be MM-DD, not {spec.month_day!r}")
+    if spec.reading is not None and spec.reading not in READINGS:
+        raise r.fail(f"{name}.reading", f"must be one of {', '.join(READINGS)}, not {spec.reading!r}")
     if spec.start and spec.end and spec.start > spec.end:
         raise r.fail(f"{name}.end", "is before start")
     if not any((spec.date, spec.start, spec.month_day, spec.months, spec.years,
-                spec.working_days, spec.quarter, spec.note)):
+                spec.working_days, spec.quarter, spec.day, spec.year, spec.note)):
         raise r.fail(name, "sets no date: give date, start/end, month_day, a period or a quarter")
     return spec
 

@@ -23,8 +23,9 @@ Decisions on points the issue leaves open:
 - `updates` are integers (a 4-digit string is accepted too); a year after `today`'s year is
   refused; duplicates are dropped and the years kept sorted.
 - `name` is one line of at most 100 characters (no line breaks or control characters).
-- District names are the full official names; surrounding spaces are trimmed, nothing else is
-  guessed (朝阳 is not 朝阳区).
+- District names are the full official names of meta.toml's `[[districts]]` (`DISTRICTS`, read
+  from the knowledge base); surrounding spaces are trimmed, nothing else is guessed (朝阳 is not
+  朝阳区).
 """
 
 from __future__ import annotations
@@ -38,23 +39,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-# The 16 districts of Beijing and 北京经济技术开发区, the 17 district-level SME authorities the
-# notice addresses ("各区、北京经济技术开发区中小企业主管部门"). To be loaded from
-# knowledge/data/meta.toml once that file carries them.
-DISTRICTS: tuple[str, ...] = (
-    "东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "门头沟区", "房山区",
-    "通州区", "顺义区", "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区",
-    "北京经济技术开发区",
-)
+from knowledge.loader import default_kb
+from knowledge.wording import TIER_NAMES, TIER_RANK, TIERS  # noqa: F401 - re-exported for the profile's users
 
-# Tiers from lowest to highest.
-TIERS: tuple[str, ...] = ("innovative", "specialized", "little_giant")
-TIER_RANK: dict[str, int] = {tier: rank for rank, tier in enumerate(TIERS)}
-TIER_NAMES: dict[str, str] = {
-    "innovative": "北京市创新型中小企业",
-    "specialized": "北京市专精特新中小企业",
-    "little_giant": "国家专精特新“小巨人”企业",
-}
 CHANGE_KINDS: tuple[str, ...] = ("rename", "relocation", "merger", "restructuring")
 CHANGE_NAMES: dict[str, str] = {
     "rename": "简单更名",
@@ -77,6 +64,18 @@ INCIDENT_NAMES: dict[str, str] = {
 
 NAME_MAX = 100
 _TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name")
+
+
+def _districts() -> tuple[str, ...]:
+    return tuple(d.name for d in default_kb().districts)
+
+
+def __getattr__(name: str) -> Any:
+    # DISTRICTS is meta.toml's list, read when first asked for: importing this module must not
+    # load the data (a broken data file is then reported by whoever loads it, not by an import).
+    if name == "DISTRICTS":
+        return _districts()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -212,9 +211,11 @@ def _year(value: Any, field: str, today: date) -> int:
 
 # --- parsing ------------------------------------------------------------------------------------
 
-def parse_profile(data: Any, today: date, districts: Iterable[str] = DISTRICTS) -> Profile:
-    """Check `data` field by field and return the Profile; raise ProfileError naming the field."""
-    districts = tuple(districts)
+def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None) -> Profile:
+    """Check `data` field by field and return the Profile; raise ProfileError naming the field.
+
+    `districts` defaults to the 17 authorities of knowledge/data/meta.toml."""
+    districts = tuple(districts) if districts is not None else _districts()
     data = _mapping(data, "profile")
     _check_keys(data, _TOP_KEYS, "")
 
@@ -291,7 +292,7 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] = DISTRICTS) 
     )
 
 
-def load_profile_file(path: str | Path, today: date, districts: Iterable[str] = DISTRICTS) -> Profile:
+def load_profile_file(path: str | Path, today: date, districts: Iterable[str] | None = None) -> Profile:
     """Read a .json or .toml profile; a missing or malformed file is a ProfileError naming it."""
     path = Path(path)
     field = str(path)

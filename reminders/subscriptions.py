@@ -12,11 +12,11 @@ import logging
 from typing import Callable, Iterable
 
 from knowledge.clock import Clock, SystemClock, stamp
+from knowledge.wording import CITY_WIDE
 from reminders.plan import Settings
 
 log = logging.getLogger(__name__)
 
-CITY_WIDE = "全市"  # an audience of every district
 
 
 class Subscriptions:

@@ -206,3 +206,16 @@ def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(ProfileError) as info:
         load_profile_file(path, TODAY)
     assert info.value.field == str(path) and "不存在" in info.value.message
+
+
+def test_the_districts_a_profile_accepts_are_the_knowledge_bases():
+    from knowledge.loader import default_kb
+
+    assert DISTRICTS == tuple(d.name for d in default_kb().districts)
+    assert len(DISTRICTS) == 17 and "北京经济技术开发区" in DISTRICTS
+
+
+def test_a_caller_can_narrow_the_districts():
+    with pytest.raises(ProfileError) as info:
+        parse_profile({"district": "海淀区"}, TODAY, districts=("朝阳区",))
+    assert info.value.field == "district" and "朝阳区" in info.value.message

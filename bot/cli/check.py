@@ -25,10 +25,8 @@ from bot.config import ConfigError
 from knowledge.clock import SystemClock, today as today_of
 from knowledge.ics import to_ics
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
-from knowledge.rules import Result, cn, evaluate, result_to_dict
-
-STATUS_NAMES = {"valid": "有效", "expired": "已到期", "cancelled": "已取消认定", "none": "无称号"}
-
+from knowledge.rules import Result, evaluate, result_to_dict
+from knowledge.wording import NO_TITLE, STATUS_NAMES, cn
 
 class CheckError(Exception):
     """Bad input to the check command: `where` names the argument, file or field."""
@@ -80,7 +78,7 @@ def format_summary(result: Result, name: str | None, district: str) -> str:
     """The readable Chinese summary: title, status, valid until, then the items in date order."""
     lines = [f"企业：{name}（{district}）" if name else f"所在区：{district}",
              f"日期：{cn(result.today)}",
-             f"称号：{TIER_NAMES[result.title] if result.title else '无有效称号'}",
+             f"称号：{TIER_NAMES[result.title] if result.title else NO_TITLE}",
              f"状态：{STATUS_NAMES[result.status]}"]
     if result.valid_until:
         lines.append(f"有效期至：{cn(result.valid_until)}")

@@ -10,12 +10,10 @@ from knowledge.ics import to_ics
 from knowledge.loader import cite_for
 from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
 from knowledge.rules import evaluate
+from knowledge.wording import STATUS_NAMES
 
 if TYPE_CHECKING:
     from bot.dialogue.core import Dialogue
-
-STATUS_NAMES = {"valid": "有效", "expired": "已过期", "cancelled": "已被取消认定", "none": "暂无称号"}
-
 
 class Deadlines:
     def __init__(self, d: Dialogue):

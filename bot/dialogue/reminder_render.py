@@ -9,6 +9,7 @@ import jinja2
 
 from knowledge.clock import ZONE
 from knowledge.loader import KnowledgeBase, cite_for
+from knowledge.wording import cn, weekday
 from knowledge.workdays import is_covered, is_working_day, last_working_day_on_or_before
 
 TITLES = {
@@ -22,15 +23,6 @@ TITLES = {
     "certificate": "电子证书可以申领了",
     "reapply_ban": "可以再次申报",
 }
-WEEKDAYS = "一二三四五六日"
-
-
-def cn(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def weekday(d: dt.date) -> str:
-    return f"星期{WEEKDAYS[d.weekday()]}"
 
 
 def make_renderer(env: jinja2.Environment, kb: KnowledgeBase, calendar=None):

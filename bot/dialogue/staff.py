@@ -23,7 +23,7 @@ from delivery.telegram_html import HtmlError, validate_html
 from district.staff import CITY_WIDE, StaffError
 from district.templates import BroadcastError, placeholders
 from knowledge.clock import ZONE
-from knowledge.profile import TIER_NAMES, TIERS
+from knowledge.wording import TIER_NAMES, TIERS
 
 _WINDOW_RE = re.compile(r"^\s*(\S+)\s*(?:至|到|-|~|—|～)\s*(\S+)\s*$")
 _WHEN_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*[:：点]\s*(\d{2})?\s*分?\s*$")

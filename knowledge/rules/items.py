@@ -1,0 +1,53 @@
+"""What the rules return — `Item`, and the engine's `Result` — and the phrases rules share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from knowledge.profile import Title
+from knowledge.wording import TIER_NAMES
+
+PLATFORM = "培育平台（https://zjtx.miit.gov.cn）"
+QUERY_SYSTEM = "北京市专精特新梯队企业资质查询系统（https://tdpy.smebj.cn）"
+APP_PATH = "北京通企服版APP（首页—北京市专精特新梯队企业资质查询系统—梯度培育企业电子证书申领入口）"
+
+STATUSES = ("valid", "expired", "cancelled", "none")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One obligation, deadline, window or status, with its clause and the facts behind it."""
+
+    kind: str
+    start: date | None
+    due: date | None
+    ref: str
+    text: str
+    why: str
+    tier: str | None = None
+    policy: str | None = None
+    estimate: bool = False
+    details: tuple[tuple[str, Any], ...] = ()
+
+    def detail(self, key: str, default: Any = None) -> Any:
+        return dict(self.details).get(key, default)
+
+
+@dataclass(frozen=True)
+class Result:
+    today: date
+    title: str | None
+    status: str
+    valid_until: date | None
+    items: tuple[Item, ...]
+
+
+def held(title: Title, until: date) -> str:
+    """持有…称号（2024-06-01 公告，有效期至2027-05-31）: the title a `why` starts from."""
+    return f"持有{TIER_NAMES[title.tier]}称号（{title.since.isoformat()} 公告，有效期至{until.isoformat()}）"
+
+
+def years_text(years: tuple[int, ...] | list[int]) -> str:
+    return "、".join(f"{y}年" for y in years)
