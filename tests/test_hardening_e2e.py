@@ -295,6 +295,16 @@ def test_a_second_instance_on_the_same_database_refuses_and_a_killed_one_does_no
             first.kill()
 
 
+@pytest.mark.parametrize("reachable", [True, False], ids=["a token Telegram refuses", "no Bot API reachable"])
+def test_a_bad_token_or_address_is_one_chinese_line_not_a_traceback(fake, tmp_path, reachable):
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123:wrong", "BOT_DB": str(tmp_path / "bot.db"),
+           "TELEGRAM_API_BASE_URL": fake.base_url if reachable else "http://127.0.0.1:9/bot"}
+    done = subprocess.run([sys.executable, "-m", "bot", "telegram"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert ("令牌" if reachable else "无法连接") in done.stderr
+
+
 # -- 9. callbacks and updates ---------------------------------------------------------------------------
 
 async def test_an_edited_command_is_not_handled_again(fake, bot):

@@ -34,7 +34,7 @@ from typing import Any, Awaitable, Callable
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, ReplyParameters,
                       Update)
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, CallbackQueryHandler,
                           ContextTypes, ExtBot, MessageHandler, filters)
 
@@ -413,6 +413,20 @@ def build_application(services: Services, token: str, base_url: str | None = Non
     return application
 
 
+async def _preflight(services: Services, token: str) -> str | None:
+    """A clear sentence instead of python-telegram-bot's traceback when the token or the Bot API
+    address is wrong; None when the bot can start."""
+    base_url = services.config.telegram.api_base_url
+    try:
+        async with make_bot(services.config, token) as bot:
+            await bot.get_me()
+    except InvalidToken:
+        return "Telegram 不接受这个令牌，请检查 TELEGRAM_BOT_TOKEN。"
+    except TelegramError as exc:
+        return f"无法连接 Telegram Bot API（{base_url}）：{type(exc).__name__}。请检查网络或 TELEGRAM_API_BASE_URL。"
+    return None
+
+
 def run(services: Services) -> int:
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
@@ -421,6 +435,10 @@ def run(services: Services) -> int:
         return 2
     cfg = services.config.telegram
     with InstanceLock(services.config.db_path, "python -m bot telegram"):
+        problem = asyncio.run(_preflight(services, token))
+        if problem:
+            print(f"无法启动：{problem}", file=sys.stderr, flush=True)
+            return 2
         application = build_application(services, token)
         log.info("starting Telegram bot in %s mode", cfg.mode)
         if cfg.mode == "webhook":
