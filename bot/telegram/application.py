@@ -5,11 +5,11 @@ messages (split at 4,096 UTF-16 units), inline keyboards, edits and documents. A
 adapter protects the bot as a whole from any one update or user:
 
 - A malformed update (missing `message_id`, a sticker without its fields…) is skipped, logged
-  once by id without its content, and polling moves on (`TolerantBot`); python-telegram-bot would
-  otherwise fail the whole batch and fetch it again forever.
+  once by id without its content, and polling moves on; an update id seen before is not handled
+  again; a user sending faster than `flood_burst` / `flood_rate` is told once and the excess is
+  dropped — all decided on the raw JSON before anything is parsed (`Intake`, `TolerantBot`).
 - Each chat's updates are answered in order, but waiting for one's turn takes no slot from other
-  chats; a user sending faster than `flood_burst` / `flood_rate` is told once and the excess is
-  dropped; an update id seen before is not handled again (`FairUpdateProcessor`).
+  chats (`FairUpdateProcessor`).
 - The core runs in worker threads: SQLite's busy wait (another process holding the database)
   never stalls the event loop, so other chats keep being answered.
 - In groups the bot reacts only to commands and mentions, replies to the message it answers (so
@@ -52,39 +52,7 @@ NOT_YOURS_TEXT = "这个按钮属于另一位用户的提问，请自己发送�
 TEXT_ONLY = "抱歉，我目前只能看懂文字消息，请直接输入您的问题。"
 
 
-# -- updates that python-telegram-bot cannot parse ---------------------------------------------
-
-class TolerantBot(ExtBot):
-    """An ExtBot whose getUpdates parses each update on its own: one malformed update is
-    replaced by an empty `Update` with its id (so the offset still moves past it) instead of
-    failing the batch. Nothing of its content is logged."""
-
-    async def get_updates(self, offset=None, limit=None, timeout=None, allowed_updates=None, *,
-                          read_timeout=None, write_timeout=None, connect_timeout=None, pool_timeout=None,
-                          api_kwargs=None) -> tuple[Update, ...]:
-        base = read_timeout if isinstance(read_timeout, (int, float)) else (self._request[0].read_timeout or 0)
-        wait = timeout.total_seconds() if hasattr(timeout, "total_seconds") else (timeout or 0)
-        result = await self._post("getUpdates", {"timeout": timeout, "offset": offset, "limit": limit,
-                                                 "allowed_updates": allowed_updates},
-                                  read_timeout=base + wait, write_timeout=write_timeout,
-                                  connect_timeout=connect_timeout, pool_timeout=pool_timeout,
-                                  api_kwargs=api_kwargs)
-        return tuple(self._parse(raw) for raw in result or ())
-
-    def _parse(self, raw: Any) -> Update:
-        try:
-            update = Update.de_json(raw, self)
-            self.insert_callback_data(update)
-            return update
-        except Exception as exc:  # noqa: BLE001 - any field Telegram (or an attacker) got wrong
-            update_id = raw.get("update_id") if isinstance(raw, dict) else None
-            if not isinstance(update_id, int):
-                raise  # without an id the offset cannot move past it; the retry loop logs it
-            log.warning("skipped update %d that could not be read (%s)", update_id, type(exc).__name__)
-            return Update(update_id)
-
-
-# -- fairness --------------------------------------------------------------------------------------
+# -- intake: what reaches python-telegram-bot at all -----------------------------------------
 
 class _Bucket:
     __slots__ = ("tokens", "stamp", "warned")
@@ -93,32 +61,33 @@ class _Bucket:
         self.tokens, self.stamp, self.warned = tokens, stamp, False
 
 
-class FairUpdateProcessor(BaseUpdateProcessor):
-    """Per-chat order without head-of-line blocking, per-user flood control, and each update id
-    handled once.
+def _sender_and_chat(raw: dict) -> tuple[int | None, int | None]:
+    """(user id, chat id) of a raw update, read without parsing it."""
+    for key, value in raw.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        sender = value.get("from")
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        return (user_id if isinstance(user_id, int) else None), (chat_id if isinstance(chat_id, int) else None)
+    return None, None
 
-    python-telegram-bot's own processor takes a concurrency slot before a handler waits for its
-    chat's lock, so one user's burst filled every slot and everyone else waited. Here an update
-    first waits for its chat's turn — holding no slot — and only then takes one."""
 
-    def __init__(self, max_concurrent_updates: int = 64, *, burst: int = 20, rate: float = 1.0,
-                 remember: int = 4096, on_flood: Callable[[Update], Awaitable[None]] | None = None):
-        super().__init__(max_concurrent_updates)
+class Intake:
+    """Decides, from the raw JSON and before python-telegram-bot parses anything, which updates
+    are handled: each update id once, each user within `burst` updates at once and `rate` per
+    second after that (the excess is dropped and the user told once per flood), and a malformed
+    update skipped by id. Dropping before parsing keeps a 3,000-message burst cheap for everyone
+    else. Nothing of an update's content is logged."""
+
+    def __init__(self, burst: int = 20, rate: float = 1.0, remember: int = 4096,
+                 on_flood: Callable[[int], None] | None = None):
         self.burst, self.rate = float(burst), float(rate)
-        self.on_flood = on_flood
-        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self.on_flood = on_flood     # called with the chat id to tell, once per flood
         self._buckets: dict[int, _Bucket] = {}
         self._seen: collections.OrderedDict[int, None] = collections.OrderedDict()
         self._remember = remember
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     def _first_time(self, update_id: int) -> bool:
         if update_id in self._seen:
@@ -144,39 +113,93 @@ class FairUpdateProcessor(BaseUpdateProcessor):
         warn, b.warned = not b.warned, True
         return False, warn
 
+    def admit(self, raw: Any, bot: ExtBot) -> Update:
+        """The parsed update, or an empty `Update` with its id (so that polling confirms it) when
+        it is repeated, flooding or unreadable."""
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if not isinstance(update_id, int):
+            raise ValueError("an update without an update_id")  # the polling retry loop logs it
+        if not self._first_time(update_id):
+            log.info("update %d was delivered again; handled once only", update_id)
+            return Update(update_id)
+        user_id, chat_id = _sender_and_chat(raw)
+        if user_id is not None:
+            allowed, warn = self._allowed(user_id)
+            if not allowed:
+                if warn and self.on_flood is not None and chat_id is not None:
+                    log.info("user %d sends too fast; excess updates dropped", user_id)
+                    self.on_flood(chat_id)
+                return Update(update_id)
+        try:
+            update = Update.de_json(raw, bot)
+            bot.insert_callback_data(update)
+            return update
+        except Exception as exc:  # noqa: BLE001 - any field Telegram (or an attacker) got wrong
+            log.warning("skipped update %d that could not be read (%s)", update_id, type(exc).__name__)
+            return Update(update_id)
+
+
+class TolerantBot(ExtBot):
+    """An ExtBot whose getUpdates hands each raw update to the `Intake` instead of parsing the
+    batch at once: python-telegram-bot fails a whole batch on one malformed update and then
+    fetches it again forever."""
+
+    def __init__(self, *args: Any, intake: Intake, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self.intake = intake
+
+    async def get_updates(self, offset=None, limit=None, timeout=None, allowed_updates=None, *,
+                          read_timeout=None, write_timeout=None, connect_timeout=None, pool_timeout=None,
+                          api_kwargs=None) -> tuple[Update, ...]:
+        base = read_timeout if isinstance(read_timeout, (int, float)) else (self._request[0].read_timeout or 0)
+        wait = timeout.total_seconds() if hasattr(timeout, "total_seconds") else (timeout or 0)
+        result = await self._post("getUpdates", {"timeout": timeout, "offset": offset, "limit": limit,
+                                                 "allowed_updates": allowed_updates},
+                                  read_timeout=base + wait, write_timeout=write_timeout,
+                                  connect_timeout=connect_timeout, pool_timeout=pool_timeout,
+                                  api_kwargs=api_kwargs)
+        return tuple(self.intake.admit(raw, self) for raw in result or ())
+
+
+# -- fairness --------------------------------------------------------------------------------------
+
+class FairUpdateProcessor(BaseUpdateProcessor):
+    """Per-chat order without head-of-line blocking.
+
+    python-telegram-bot's own processor takes a concurrency slot before a handler waits for its
+    chat's lock, so one user's burst filled every slot and everyone else waited. Here an update
+    first waits for its chat's turn — holding no slot — and only then takes one."""
+
+    def __init__(self, max_concurrent_updates: int = 64):
+        super().__init__(max_concurrent_updates)
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
+
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        if isinstance(update, Update):
-            if not self._first_time(update.update_id):
-                log.info("update %d was delivered again; handled once only", update.update_id)
-                coroutine.close()
-                return
-            user = update.effective_user
-            if user is not None:
-                allowed, warn = self._allowed(user.id)
-                if not allowed:
-                    coroutine.close()
-                    if warn and self.on_flood is not None:
-                        log.info("user %d sends too fast; excess updates dropped", user.id)
-                        await self.on_flood(update)
-                    return
-            chat = update.effective_chat
-            key = chat.id if chat is not None else (user.id if user is not None else None)
-        else:
-            key = None
-        if key is None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
             async with self._semaphore:
                 await coroutine
             return
-        lock = self._chat_locks.get(key)
+        lock = self._chat_locks.get(chat.id)
         if lock is None:
-            lock = self._chat_locks[key] = asyncio.Lock()
+            lock = self._chat_locks[chat.id] = asyncio.Lock()
         try:
             async with lock:
                 async with self._semaphore:
                     await coroutine
         finally:
             if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._chat_locks.pop(key, None)
+                self._chat_locks.pop(chat.id, None)
 
 
 # -- replies ---------------------------------------------------------------------------------------
@@ -381,21 +404,21 @@ def build_application(services: Services, token: str, base_url: str | None = Non
     if base_file_url is None:
         base_file_url = _file_url(base_url)
     # Networking on aiohttp (bot/telegram/request.py says why); long polling gets its own session.
-    bot = TolerantBot(token, base_url=base_url, base_file_url=base_file_url,
+    async def tell_flood(chat_id: int) -> None:
+        try:
+            await application.bot.send_message(chat_id, FLOOD_TEXT)
+        except TelegramError as exc:
+            log.info("could not tell chat about flooding: %s", type(exc).__name__)
+
+    intake = Intake(cfg.flood_burst, cfg.flood_rate,
+                    on_flood=lambda chat_id: application.create_task(tell_flood(chat_id)))
+    bot = TolerantBot(token, intake=intake, base_url=base_url, base_file_url=base_file_url,
                       request=AiohttpRequest(connection_pool_size=32),
                       get_updates_request=AiohttpRequest(connection_pool_size=1, read_timeout=5.0),
                       rate_limiter=AIORateLimiter(overall_max_rate=services.config.outbox.global_rate,
                                                   max_retries=3))
 
-    async def tell_flood(update: Update) -> None:
-        if update.effective_chat is not None:
-            try:
-                await application.bot.send_message(update.effective_chat.id, FLOOD_TEXT)
-            except TelegramError as exc:
-                log.info("could not tell chat about flooding: %s", type(exc).__name__)
-
-    processor = FairUpdateProcessor(64, burst=cfg.flood_burst, rate=cfg.flood_rate, on_flood=tell_flood)
-    application = (ApplicationBuilder().bot(bot).concurrent_updates(processor)
+    application = (ApplicationBuilder().bot(bot).concurrent_updates(FairUpdateProcessor(64))
                    .post_init(post_init).post_stop(post_stop).build())
     application.bot_data["services"] = services
     application.bot_data["base_url"] = base_url
