@@ -15,6 +15,8 @@ from bot.config import Config
 from bot.dialogue.core import Dialogue
 from bot.dialogue.render import make_env
 from bot.dialogue.reminder_render import make_renderer
+from bot.web import store as web_module
+from bot.web.store import WebStore
 from delivery import outbox as outbox_module
 from delivery.outbox import Outbox
 from district import broadcasts as broadcasts_module, staff as staff_module, windows as windows_module
@@ -32,7 +34,7 @@ from storage.store import CORE, Schema, Store
 
 # Every feature's tables, in the order their migrations were first written.
 SCHEMAS: tuple[Schema, ...] = (CORE, reminders_module.SCHEMA, outbox_module.SCHEMA, staff_module.SCHEMA,
-                               broadcasts_module.SCHEMA, windows_module.SCHEMA)
+                               broadcasts_module.SCHEMA, windows_module.SCHEMA, web_module.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Services:
     staff: StaffService | None
     broadcasts: BroadcastService | None
     windows: AnnouncedWindows | None
+    web: WebStore | None = None            # the web channel's sessions, links, feeds and pages
 
 
 def build_matcher(kb: KnowledgeBase, config: Config) -> Matcher:
@@ -78,8 +81,13 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
         store = open_store(config.db_path, clock)
     elif store is not None:
         store.migrate(*SCHEMAS)
-    reminders = subscriptions = outbox = staff = broadcasts = windows = None
+    reminders = subscriptions = outbox = staff = broadcasts = windows = web = calendar_url = None
     if store is not None:
+        web = WebStore(store, config.web.session_days)
+        if config.web.public_url:
+            def calendar_url(user_id: int) -> str:
+                return f"{config.web.public_url}/cal/{web.ensure_calendar(user_id)}"
+
         districts = [d.name for d in kb.districts]
         windows = AnnouncedWindows(store, params)
         reminders = ReminderService(store, windows, districts, render=make_renderer(make_env(), kb, params), clock=clock)
@@ -99,6 +107,6 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
 
         broadcasts = BroadcastService(store, staff, outbox, clock.now, subscriptions, windows, on_window=on_window)
     dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=windows or params,
-                        reminders=reminders, staff=staff, broadcasts=broadcasts)
+                        reminders=reminders, staff=staff, broadcasts=broadcasts, calendar_url=calendar_url)
     return Services(config, kb, matcher, dialogue, store, clock, params, reminders, subscriptions, outbox, staff,
-                    broadcasts, windows)
+                    broadcasts, windows, web)

@@ -59,12 +59,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("outbox", "per_chat_interval", (int, float), 1.0, "seconds between two messages to one chat"),
     Setting("outbox", "max_attempts", int, 5, "tries for timeouts and 5xx before a message fails"),
     Setting("outbox", "backoff_cap", (int, float), 60.0, "longest wait between two tries, in seconds"),
+    Setting("web", "host", str, "127.0.0.1", "address the web server binds (python -m bot web --host overrides)"),
+    Setting("web", "port", int, 8080, "port the web server binds (--port overrides)"),
+    Setting("web", "public_url", str, "", "the address people reach the page at, e.g. https://zhushou.example.cn; "
+            "calendar links and Telegram's feed button use it, and https makes the cookie Secure"),
+    Setting("web", "trusted_proxies", list, [], "peer addresses whose X-Forwarded-For / X-Forwarded-Proto are believed"),
+    Setting("web", "session_days", int, 180, "an anonymous session unused this long ends and its data is deleted"),
+    Setting("web", "transfer_minutes", int, 30, "how long a 在其他设备继续 link stays valid"),
+    Setting("web", "session_burst", int, 20, "requests a session may make at once before being slowed down"),
+    Setting("web", "session_rate", (int, float), 1.0, "requests per second a session may keep making"),
+    Setting("web", "address_burst", int, 200, "requests one address may make at once (many people share an office NAT)"),
+    Setting("web", "address_rate", (int, float), 20.0, "requests per second one address may keep making"),
+    Setting("web", "max_text_chars", int, 1000, "longest message a visitor may send, in characters"),
+    Setting("web", "max_body_bytes", int, 16384, "largest request body accepted, in bytes"),
 )
 
 # Environment variables that override a file setting: (env name, section, key).
 ENV_OVERRIDES: tuple[tuple[str, str, str], ...] = (
     ("BOT_DB", "storage", "db_path"),
     ("TELEGRAM_API_BASE_URL", "telegram", "api_base_url"),
+    ("WEB_PUBLIC_URL", "web", "public_url"),
 )
 
 
@@ -108,6 +122,22 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True)
+class Web:
+    host: str
+    port: int
+    public_url: str           # "" or scheme://host[:port][/prefix], without a trailing slash
+    trusted_proxies: frozenset[str]
+    session_days: int
+    transfer_minutes: int
+    session_burst: int
+    session_rate: float
+    address_burst: int
+    address_rate: float
+    max_text_chars: int
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
 class Config:
     db_path: str
     matching: Matching
@@ -117,6 +147,7 @@ class Config:
     admins: frozenset[int]
     reminders: Reminders
     outbox: OutboxSettings
+    web: Web
     path: Path
 
 
@@ -149,6 +180,25 @@ def _giant_windows(raw: Mapping[str, Any]) -> dict[int, tuple[dt.date, dt.date]]
             raise ConfigError(f"配置项 {where}：start 和 end 应在 {year} 年内")
         out[int(year)] = (window["start"], window["end"])
     return out
+
+
+def _web(v: Mapping[tuple[str, str], Any]) -> Web:
+    public_url = v["web", "public_url"].strip().rstrip("/")
+    if public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public_url):
+        raise ConfigError("配置项 [web] public_url 应是 https://域名 这样的地址（也可留空）")
+    proxies = v["web", "trusted_proxies"]
+    if not all(isinstance(a, str) and a for a in proxies):
+        raise ConfigError("配置项 [web] trusted_proxies 应是 IP 地址（字符串）的列表")
+    web = Web(v["web", "host"], v["web", "port"], public_url, frozenset(proxies),
+              *(v["web", k] for k in ("session_days", "transfer_minutes", "session_burst")),
+              float(v["web", "session_rate"]), v["web", "address_burst"], float(v["web", "address_rate"]),
+              v["web", "max_text_chars"], v["web", "max_body_bytes"])
+    if not 0 < web.port < 65536:
+        raise ConfigError("配置项 [web] port 应在 1–65535 之间")
+    if min(web.session_days, web.transfer_minutes, web.session_burst, web.address_burst, web.max_text_chars) < 1 \
+            or web.session_rate <= 0 or web.address_rate <= 0 or web.max_body_bytes < 1024:
+        raise ConfigError("配置项 [web]：天数、分钟、速率和长度必须为正数（max_body_bytes 至少 1024）")
+    return web
 
 
 def _read(cfg_path: Path) -> dict:
@@ -218,9 +268,10 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
         raise ConfigError("配置项 [telegram] mode 只能是 polling 或 webhook")
     if telegram.mode == "webhook" and not telegram.webhook_url.startswith("https://"):
         raise ConfigError("配置项 [telegram] webhook_url：webhook 模式需要一个 https:// 开头的公网地址")
+    web = _web(v)
     hour, minute = map(int, replan.split(":"))
     return Config(
         db_path=v["storage", "db_path"], matching=matching, calendar=Calendar(holidays, workdays),
         giant_windows=_giant_windows(v["windows", "giant"]), telegram=telegram, admins=frozenset(admins),
         reminders=Reminders(v["reminders", "sweep_seconds"], dt.time(hour, minute)), outbox=outbox,
-        path=cfg_path)
+        web=web, path=cfg_path)

@@ -32,10 +32,10 @@ def config_from(args) -> Config:
         raise ConfigError(f"--config：{exc}" if path else str(exc)) from None
 
 
-def services(args, with_store: bool = True, clock=None):
+def services(args, with_store: bool = True, clock=None, channel: str = "console"):
     from bot.app import build
 
-    return build(config_from(args), channel="console", with_store=with_store, clock=clock)
+    return build(config_from(args), channel=channel, with_store=with_store, clock=clock)
 
 
 def show_rows(rows: list[dict], as_json: bool, line: Callable[[dict], str], empty: str) -> None:

@@ -38,7 +38,8 @@ __all__ = ["Button", "Command", "Dialogue", "Document", "Incoming", "Reply", "CO
 class Dialogue:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher, context: ContextStore | None = None,
                  channel: str = "telegram", store=None, clock: Clock | None = None,
-                 params: Params | Callable[[], Params] | None = None, reminders=None, staff=None, broadcasts=None):
+                 params: Params | Callable[[], Params] | None = None, reminders=None, staff=None, broadcasts=None,
+                 calendar_url: Callable[[int], str | None] | None = None):
         self.kb = kb
         self.matcher = matcher
         self.store = store
@@ -47,6 +48,8 @@ class Dialogue:
         self.params = params or Params()
         self.env = make_env()
         self.reminders = reminders
+        # user id -> the address of their calendar feed's page, when the web channel is public
+        self.calendar_url = calendar_url
         self.questions = Questions(self, context or store or MemoryContext())
         features: dict[type, object] = {Questions: self.questions}
         if store is not None:

@@ -48,7 +48,11 @@ class Deadlines:
                              title=TIER_NAMES.get(result.title) if result.title else None,
                              valid_until=result.valid_until.isoformat() if result.valid_until else None,
                              status=STATUS_NAMES.get(result.status, result.status), items=items)
-        buttons = ((Button("📅 下载日历文件（.ics）", "ics:"),),) if any(i.due or i.start for i in result.items) else ()
+        dated = any(i.due or i.start for i in result.items)
+        buttons = ((Button("📅 下载日历文件（.ics）", "ics:"),),) if dated else ()
+        feed = self.d.calendar_url(msg.user_id) if dated and self.d.calendar_url else None
+        if feed:  # a subscription keeps itself up to date, unlike the file
+            buttons += ((Button("🔔 订阅到手机日历", url=feed),),)
         return [Reply(body, buttons)]
 
     def show_button(self, msg: Incoming, arg: str) -> list[Reply]:

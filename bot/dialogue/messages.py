@@ -34,3 +34,9 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: Document | None = None
     edit: bool = False  # replace the message whose button was pressed
+    # More of the message whose button was pressed (查看原文): a channel that can shows it inside
+    # that message; Telegram sends it as a new message.
+    expand: bool = False
+    # What the next typed message should be ("date"), so that a channel can offer a picker;
+    # typing it stays possible everywhere.
+    expects: str = ""

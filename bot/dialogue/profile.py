@@ -24,6 +24,7 @@ _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2}
 STEPS = ("district", "name", "titles", "updates", "changes", "incidents", "plans")
 STEP_NAMES = {"district": "地区", "name": "企业名称", "titles": "称号", "updates": "年度信息更新",
               "changes": "更名迁移等变化", "incidents": "重大情形", "plans": "申报计划"}
+DATE_STATES = frozenset({"title_date", "change_date", "incident_date"})
 CHANGE_REPORTED_Q = {"rename": "是否已在培育平台完成变更申请？", "relocation": "是否已在培育平台完成变更申请？",
                      "merger": "是否已在培育平台填写重大变化情况报告表？",
                      "restructuring": "是否已在培育平台填写重大变化情况报告表？"}
@@ -93,7 +94,7 @@ class ProfileFlow:
                 return [self._prompt("name", draft, error="企业名称应为 1–100 个字，请重新输入，或点“跳过”。")]
             draft["name"] = text
             return self._next(msg, "name", draft)
-        if state in ("title_date", "change_date", "incident_date"):
+        if state in DATE_STATES:
             try:
                 when = parse_user_date(text)
             except DateInputError as exc:
@@ -280,7 +281,7 @@ class ProfileFlow:
             lines.append("第 7 步：贵企业<b>计划申报</b>哪些称号？可多选，再点“完成”。")
             buttons = tuple((Button(("✅ " if t in draft["plans"] else "") + TIER_NAMES[t], f"pf:p:{t}"),) for t in TIERS)
             buttons += ((Button("完成", "pf:p:done"),),)
-        return Reply("\n".join(lines), buttons)
+        return Reply("\n".join(lines), buttons, expects="date" if state in DATE_STATES else "")
 
     def _summary(self, draft: dict, intro: str = "") -> Reply:
         lines = [html.escape(intro or "请核对企业档案："), ""]

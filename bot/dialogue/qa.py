@@ -95,7 +95,8 @@ class Questions:
         entry = self.kb.by_id.get(arg)
         if entry is None:
             return [Reply("这条内容已不存在，请重新提问。")]
-        return [Reply(self.d.render("clause.html", entry=entry), ((Button("返回解答", f"a:{entry.id}"),),))]
+        return [Reply(self.d.render("clause.html", entry=entry), ((Button("返回解答", f"a:{entry.id}"),),),
+                      expand=True)]
 
     def answer_button(self, msg: Incoming, arg: str) -> list[Reply]:
         entry = self.kb.by_id.get(arg)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import os
 import sys
@@ -355,11 +356,13 @@ def make_bot(config, token: str, base_url: str | None = None):
                request=AiohttpRequest(connection_pool_size=32))
 
 
-def make_outbox(services: Services, bot):
-    """The one sender of every push: the services' outbox, now delivering through this bot."""
+def make_outbox(services: Services, bot, route: Callable[[Any], Any] | None = None):
+    """The one sender of every push: the services' outbox, now delivering through this bot —
+    or through `route(telegram sender)` when another channel takes its own users' pushes."""
     from bot.telegram.sender import TelegramSender
 
-    services.outbox.sender = TelegramSender(bot)
+    sender = TelegramSender(bot)
+    services.outbox.sender = route(sender) if route is not None else sender
     return services.outbox
 
 
@@ -374,7 +377,7 @@ async def start_reminders(application: Application) -> None:
     bot = application.bot_data["outbox_bot"] = make_bot(services.config, application.bot.token,
                                                         application.bot_data["base_url"])
     await bot.initialize()
-    outbox = make_outbox(services, bot)
+    outbox = make_outbox(services, bot, application.bot_data.get("route_pushes"))
     jobs = ReminderJobs(services.reminders, outbox, services.clock, extra_sweeps=(services.broadcasts.send_scheduled,))
     application.bot_data["reminder_jobs"] = jobs
     await jobs.startup()
@@ -398,7 +401,8 @@ async def stop_reminders(application: Application) -> None:
 
 
 def build_application(services: Services, token: str, base_url: str | None = None,
-                      base_file_url: str | None = None, reminders: bool = True) -> Application:
+                      base_file_url: str | None = None, reminders: bool = True,
+                      route_pushes: Callable[[Any], Any] | None = None) -> Application:
     cfg = services.config.telegram
     base_url = base_url or cfg.api_base_url
     if base_file_url is None:
@@ -422,6 +426,7 @@ def build_application(services: Services, token: str, base_url: str | None = Non
                    .post_init(post_init).post_stop(post_stop).build())
     application.bot_data["services"] = services
     application.bot_data["base_url"] = base_url
+    application.bot_data["route_pushes"] = route_pushes
     application.bot_data["executor"] = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dialogue")
     if reminders and services.reminders is not None:
         application.bot_data["post_init_hooks"] = [start_reminders]
@@ -448,6 +453,41 @@ async def _preflight(services: Services, token: str) -> str | None:
     except TelegramError as exc:
         return f"无法连接 Telegram Bot API（{base_url}）：{type(exc).__name__}。请检查网络或 TELEGRAM_API_BASE_URL。"
     return None
+
+
+class StartupError(Exception):
+    """The bot cannot start (a wrong token, an unreachable Bot API); the message is one Chinese line."""
+
+
+@contextlib.asynccontextmanager
+async def running(services: Services, token: str, route_pushes: Callable[[Any], Any] | None = None):
+    """The bot — polling or webhook, reminders and outbox — on an event loop someone else runs
+    (the web server's), from start to clean stop: the steps of `run_polling` without its loop."""
+    problem = await _preflight(services, token)
+    if problem:
+        raise StartupError(problem)
+    cfg = services.config.telegram
+    application = build_application(services, token, route_pushes=route_pushes)
+    await application.initialize()
+    try:
+        await post_init(application)
+        if cfg.mode == "webhook":
+            await application.updater.start_webhook(
+                listen=cfg.webhook_listen, port=cfg.webhook_port, url_path="telegram", webhook_url=cfg.webhook_url,
+                secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None, allowed_updates=Update.ALL_TYPES)
+        else:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=cfg.poll_timeout,
+                                                    drop_pending_updates=False)
+        await application.start()
+        log.info("Telegram bot started in %s mode", cfg.mode)
+        yield application
+    finally:
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await post_stop(application)
+        await application.shutdown()
 
 
 def run(services: Services) -> int:
