@@ -112,6 +112,10 @@ class WebState:
 
 
 STATE = web.AppKey("state", WebState)
+SID = web.RequestKey("sid", str)             # this request's session id
+FRESH = web.RequestKey("fresh", bool)        # the session id is new: send the cookie
+DROP = web.RequestKey("drop_cookie", bool)   # the session was deleted: clear the cookie
+PAYLOAD = web.RequestKey("payload", dict)    # the POST body, parsed and CSRF-checked
 
 
 # -- access log: method, route, status, time — never a path or a parameter ----------------------
@@ -132,13 +136,13 @@ def _state(request: web.Request) -> WebState:
 def session_id(request: web.Request) -> str:
     """The session id of the cookie, or a new one (sent back as a cookie) when it is missing,
     forged or from another key."""
-    sid = request.get("sid")
+    sid = request.get(SID)
     if sid is None:
         sid = _state(request).signer.unsign(request.cookies.get(COOKIE))
         if sid is None:
             sid = Signer.new_sid()
-            request["fresh"] = True
-        request["sid"] = sid
+            request[FRESH] = True
+        request[SID] = sid
     return sid
 
 
@@ -182,7 +186,7 @@ def _wants_json(request: web.Request) -> bool:
 def render(request: web.Request, template: str, status: int = 200, **values) -> web.Response:
     state = _state(request)
     # Only pages of a session carry a token: a feed page or a 404 must not start a session.
-    values.setdefault("csrf", state.signer.csrf(request["sid"]) if "sid" in request else "")
+    values.setdefault("csrf", state.signer.csrf(request[SID]) if SID in request else "")
     body = state.pages.get_template(template).render(static=lambda name: _static(request, name), **values)
     return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
 
@@ -216,11 +220,11 @@ async def headers(request: web.Request, handler) -> web.StreamResponse:
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if "v" in request.query \
             else "public, max-age=3600"
     response.headers.setdefault("Cache-Control", "no-store")
-    if request.get("drop_cookie"):
+    if request.get(DROP):
         response.del_cookie(COOKIE, path="/")
-    elif request.get("fresh"):
+    elif request.get(FRESH):
         state = _state(request)
-        response.set_cookie(COOKIE, state.signer.cookie(request["sid"]), path="/", httponly=True, samesite="Lax",
+        response.set_cookie(COOKIE, state.signer.cookie(request[SID]), path="/", httponly=True, samesite="Lax",
                             secure=_secure(request), max_age=state.web.session_days * 86400)
     return response
 
@@ -264,7 +268,9 @@ async def _payload(request: web.Request) -> dict:
         return data
     if request.content_type in ("application/x-www-form-urlencoded", "application/octet-stream", ""):
         try:
-            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=20))
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=20, errors="strict"))
+        except UnicodeDecodeError:  # %FF and the like: bytes that are not UTF-8 once decoded
+            raise WebError(400, BAD_UTF8) from None
         except ValueError:
             raise WebError(400) from None
     raise WebError(400, BAD_FORMAT)
@@ -284,9 +290,9 @@ async def guard(request: web.Request, handler) -> web.StreamResponse:
         token = request.headers.get("X-CSRF-Token")
         if token is None and not _wants_json(request):
             token = payload.get("csrf")
-        if request.get("fresh") or not state.signer.csrf_ok(sid, token if isinstance(token, str) else None):
+        if request.get(FRESH) or not state.signer.csrf_ok(sid, token if isinstance(token, str) else None):
             raise WebError(403)
-        request["payload"] = payload
+        request[PAYLOAD] = payload
     return await handler(request)
 
 
@@ -356,7 +362,7 @@ def _chat(request: web.Request, entries: list[Entry], status: int = 200, error: 
 
 
 def _text(request: web.Request) -> str:
-    text = request["payload"].get("text")
+    text = request[PAYLOAD].get("text")
     if not isinstance(text, str):
         raise WebError(400, "请输入您的问题。")
     return text.strip()
@@ -372,7 +378,7 @@ async def _exchange(request: web.Request, **kwargs):
     user_id = await user_of(request, create=True)
     result = await state.run(lambda: state.chat.exchange(user_id, **kwargs))
     if result.forgotten:
-        request["drop_cookie"] = True
+        request[DROP] = True
     return result
 
 
@@ -385,7 +391,7 @@ def _entry_id(value: Any) -> int | None:
 
 
 def _data(request: web.Request) -> str:
-    data = request["payload"].get("data")
+    data = request[PAYLOAD].get("data")
     if not isinstance(data, str) or not data or len(data.encode()) > 64:
         raise WebError(400, "这个按钮已失效，请重新操作。")
     return data
@@ -414,7 +420,7 @@ async def message_form(request: web.Request) -> web.Response:
 
 async def button_form(request: web.Request) -> web.Response:
     """POST /button (a form): press a button of an entry, then show the conversation again."""
-    result = await _exchange(request, data=_data(request), entry_id=_entry_id(request["payload"].get("message")))
+    result = await _exchange(request, data=_data(request), entry_id=_entry_id(request[PAYLOAD].get("message")))
     return redirect(_after(result))
 
 
@@ -440,7 +446,7 @@ async def api_message(request: web.Request) -> web.Response:
 
 async def api_button(request: web.Request) -> web.Response:
     """POST /api/button {"data": …, "message": entry id (optional)} → the same as /api/message."""
-    result = await _exchange(request, data=_data(request), entry_id=_entry_id(request["payload"].get("message")))
+    result = await _exchange(request, data=_data(request), entry_id=_entry_id(request[PAYLOAD].get("message")))
     return _exchange_json(result)
 
 
@@ -589,7 +595,7 @@ async def continue_confirm(request: web.Request) -> web.Response:
 
     if await state.run(move) is None:
         raise WebError(404, "这个链接无效、已使用或已过期。请在原设备上重新生成。")
-    request["sid"], request["fresh"] = new_sid, True
+    request[SID], request[FRESH] = new_sid, True
     return redirect("/?continued=1")
 
 
@@ -614,7 +620,8 @@ async def _housekeeping(app: web.Application):
     task = asyncio.create_task(_purge_forever(app))
     yield
     task.cancel()
-    app[STATE].pool.shutdown(wait=False, cancel_futures=True)
+    # Wait for what the threads are doing: the store may be closed right after this.
+    await asyncio.to_thread(app[STATE].pool.shutdown, wait=True, cancel_futures=True)
 
 
 # -- the application -----------------------------------------------------------------------------

@@ -274,13 +274,15 @@ class WebStore:
         self.db.execute("delete from web_sessions where seen < ?", [cutoff])
         self.db.execute("delete from web_transfers where expires <= ?", [now])
         self.db.execute("delete from web_calendars where used < ?", [cutoff])
-        reachable = {r[0] for r in self._q("select user_id from web_sessions union select user_id from web_calendars")}
+        # Who has data first, who is reachable second: a visitor who arrives in between has a
+        # session before any data, so is never taken for unreachable.
         stored: set[int] = set()
         for schema in self.store.schemas:
             for table, column in schema.user_columns:
                 stored.update(r[0] for r in self._q(f"select distinct [{column}] from [{table}] "
                                                     f"where [{column}] >= ? and [{column}] < ?",
                                                     [WEB_USER_MIN, WEB_USER_END]))
+        reachable = {r[0] for r in self._q("select user_id from web_sessions union select user_id from web_calendars")}
         gone = sorted(stored - reachable)
         for user_id in gone:
             self.store.forget_user(user_id)
