@@ -132,3 +132,38 @@ async def fill_profile(v: Visitor, district: str = "海淀区", since: str = "20
     r = await v.press(*button(r["replies"], "保存"))
     assert "企业档案已保存" in r["replies"][0]["html"]
     return r
+
+
+class Served:
+    """`python -m bot web --port 0` in its own process on a scratch database: the real thing."""
+
+    def __init__(self, db, **env: str):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parent.parent
+        environ = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "WEB_PUBLIC_URL")}
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", "0"], cwd=root,
+                                     env={**environ, "BOT_DB": str(db), **env},
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        found = re.search(r"(http://[^/\s]+/)", line)
+        if not found:
+            self.proc.kill()
+            raise AssertionError(f"the server did not start: {line!r} {self.proc.stderr.read()!r}")
+        self.url = found.group(1)
+        self.banner = line
+
+    def stop(self) -> tuple[int, str]:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except Exception:  # noqa: BLE001 - a hung server must not hang the suite
+            self.proc.kill()
+            self.proc.wait(5)
+        return self.proc.returncode, self.proc.stderr.read()

@@ -78,7 +78,7 @@ class WebChat:
             return result
         with self.store.store.transaction():
             if data is None:
-                result.input = self._add_input(user_id, text or "")
+                result.input = self._add_input(user_id, self._shown(text or ""))
             elif not all(r.edit or r.expand for r in replies):
                 label = _label(pressed, data)
                 if label:  # a choice that starts something new: show what was chosen
@@ -87,6 +87,15 @@ class WebChat:
                 result.replies.append(self._keep(user_id, reply, pressed, result))
             self.store.trim(user_id)
         return result
+
+    def _shown(self, text: str) -> str:
+        """How the visitor's message is shown: a bare command (the menu sends them) as what it
+        does — "/profile" means little to someone who never typed it."""
+        if text.startswith("/"):
+            for c in self.dialogue.commands():
+                if text[1:].strip().lower() == c.name:
+                    return c.description
+        return text
 
     def _add_input(self, user_id: int, text: str) -> Entry:
         return Entry(self.store.add_entry(user_id, "in", text), "in", text)
