@@ -186,8 +186,11 @@ class Store:
         return rows[0]["last_question"] if rows else None
 
     def remember_question(self, chat_id: int, user_id: int, text: str) -> None:
-        self.db["chat_context"].upsert({"chat_id": chat_id, "user_id": user_id, "last_question": text,
-                                        "updated": self.now_stamp()}, pk=("chat_id", "user_id"))
+        # Plain SQL: this runs for every question, and sqlite-utils' upsert reads the table's
+        # columns first, which cost more than the write itself.
+        self.db.execute("insert into chat_context (chat_id, user_id, last_question, updated) values (?, ?, ?, ?) "
+                        "on conflict (chat_id, user_id) do update set last_question = excluded.last_question, "
+                        "updated = excluded.updated", [chat_id, user_id, text, self.now_stamp()])
 
     # -- profiles ---------------------------------------------------------------------------
 

@@ -146,14 +146,18 @@ def session_id(request: web.Request) -> str:
     return sid
 
 
-async def user_of(request: web.Request, create: bool) -> int | None:
-    """The user of this session; with `create`, a new anonymous user when the session has none
-    yet (sessions are stored at their first post, so a link preview stores nothing)."""
-    state, sid = _state(request), session_id(request)
-    user_id = await state.run(state.store.session_user, sid)
+def _user(store: WebStore, sid: str, create: bool) -> int | None:
+    """The user of a session; with `create`, a new anonymous user when the session has none yet
+    (sessions are stored at their first post, so a link preview stores nothing)."""
+    user_id = store.session_user(sid)
     if user_id is None and create:
-        user_id = await state.run(state.store.start_session, sid)
+        user_id = store.start_session(sid)
     return user_id
+
+
+async def user_of(request: web.Request, create: bool) -> int | None:
+    state = _state(request)
+    return await state.run(_user, state.store, session_id(request), create)
 
 
 def _secure(request: web.Request) -> bool:
@@ -374,9 +378,9 @@ def _too_long(state: WebState, text: str) -> str:
 
 
 async def _exchange(request: web.Request, **kwargs):
-    state = _state(request)
-    user_id = await user_of(request, create=True)
-    result = await state.run(lambda: state.chat.exchange(user_id, **kwargs))
+    state, sid = _state(request), session_id(request)
+    # One trip to the pool for the session and the exchange: each trip costs a thread hand-over.
+    result = await state.run(lambda: state.chat.exchange(_user(state.store, sid, True), **kwargs))
     if result.forgotten:
         request[DROP] = True
     return result
@@ -637,7 +641,7 @@ def signing_key(store: WebStore, environ=None) -> bytes:
     return store.secret()
 
 
-def make_app(services, *, secret: bytes | None = None, workers: int = 8,
+def make_app(services, *, secret: bytes | None = None, workers: int = 4,
              rate_clock: Callable[[], float] = time.monotonic) -> web.Application:
     """The web channel on `services` (from bot.app.build, with a store)."""
     store: WebStore = services.web

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.dialogue.messages import Incoming, Reply
 from bot.web.html import safe_url
@@ -76,16 +76,22 @@ class WebChat:
             result.forgotten = True
             result.replies = [Entry(0, "out", r.html, tuple(tuple(row) for row in button_rows(r))) for r in replies]
             return result
-        with self.store.store.transaction():
-            if data is None:
-                result.input = self._add_input(user_id, self._shown(text or ""))
-            elif not all(r.edit or r.expand for r in replies):
-                label = _label(pressed, data)
-                if label:  # a choice that starts something new: show what was chosen
-                    result.input = self._add_input(user_id, label)
-            for reply in replies:
-                result.replies.append(self._keep(user_id, reply, pressed, result))
-            self.store.trim(user_id)
+        shown = None
+        if data is None:
+            shown = self._shown(text or "")
+        elif not all(r.edit or r.expand for r in replies):
+            shown = _label(pressed, data)  # a choice that starts something new: show what was chosen
+        entries = [Entry(0, "in", shown)] if shown else []
+        entries += [self._keep(user_id, reply, pressed, result) for reply in replies]
+        # Every new entry in one statement, and no transaction around Python code: a thread
+        # holding SQLite's write lock while it waits for the GIL would make every other writer
+        # sleep in SQLite's busy handler.
+        ids = iter(self.store.add_entries(user_id, [e for e in entries if e.id == 0]))
+        entries = [replace(e, id=next(ids)) if e.id == 0 else e for e in entries]
+        if shown:
+            result.input, entries = entries[0], entries[1:]
+        result.replies = entries
+        self.store.trim(user_id)
         return result
 
     def _shown(self, text: str) -> str:
@@ -97,33 +103,29 @@ class WebChat:
                     return c.description
         return text
 
-    def _add_input(self, user_id: int, text: str) -> Entry:
-        return Entry(self.store.add_entry(user_id, "in", text), "in", text)
-
     def _keep(self, user_id: int, reply: Reply, pressed: Entry | None, result: Exchange) -> Entry:
-        rows = button_rows(reply)
-        file_id = None
+        """The entry a reply becomes: an edit is applied now; a new entry has id 0 until stored."""
+        rows = tuple(tuple(r) for r in button_rows(reply))
+        file_id, name = None, ""
         if reply.document is not None:
-            file_id = self.store.add_file(user_id, reply.document.filename, reply.document.content)
+            name = reply.document.filename
+            file_id = self.store.add_file(user_id, name, reply.document.content)
         target = pressed if pressed is not None and pressed.role == "out" else None
         if reply.edit and target is not None and file_id is None and target.id not in result.edits.values():
             self.store.replace_entry(user_id, target.id, reply.html, rows, reply.expects)
             result.edits[target.id] = target.id
-            return Entry(target.id, "out", reply.html, tuple(tuple(r) for r in rows), target.parent, reply.expects)
+            return Entry(target.id, "out", reply.html, rows, target.parent, reply.expects)
         parent = (target.parent or target.id) if reply.expand and target is not None else None
-        entry_id = self.store.add_entry(user_id, "out", reply.html, rows, parent, reply.expects, file_id)
-        name = reply.document.filename if reply.document is not None else ""
-        return Entry(entry_id, "out", reply.html, tuple(tuple(r) for r in rows), parent, reply.expects, file_id, name)
+        return Entry(0, "out", reply.html, rows, parent, reply.expects, file_id, name)
 
     def deliver(self, user_id: int, html: str, buttons) -> int:
         """A push (reminder, announcement) to a web user: added to their conversation, shown on
         their next visit. A user nobody can reach any more counts as having blocked the bot."""
         if not self.store.has_session(user_id):
             raise SendBlocked("no web session left for this user")
-        rows = [[{"text": label, "data": data} for label, data in row] for row in buttons or ()]
-        with self.store.store.transaction():
-            entry_id = self.store.add_entry(user_id, "out", html, rows)
-            self.store.trim(user_id)
+        rows = tuple(tuple({"text": label, "data": data} for label, data in row) for row in buttons or ())
+        [entry_id] = self.store.add_entries(user_id, [Entry(0, "out", html, rows)])
+        self.store.trim(user_id)
         return entry_id
 
 

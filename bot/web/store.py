@@ -221,14 +221,19 @@ class WebStore:
 
     # -- the conversation the page shows ---------------------------------------------------
 
-    def add_entry(self, user_id: int, role: str, html: str, buttons=(), parent: int | None = None,
-                  expects: str = "", file: int | None = None) -> int:
-        cur = self.db.execute(
-            "insert into web_messages (user_id, role, html, buttons, parent, expects, file, created) "
-            "values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [user_id, role, html, json.dumps(buttons, ensure_ascii=False), parent, expects, file,
-             utc_stamp(self._now())])
-        return cur.lastrowid
+    def add_entries(self, user_id: int, entries: list[Entry]) -> list[int]:
+        """Store new entries (their ids are ignored) with one statement; their ids, in order."""
+        if not entries:
+            return []
+        now = utc_stamp(self._now())
+        values = []
+        for e in entries:
+            values += [user_id, e.role, e.html, json.dumps(e.buttons, ensure_ascii=False), e.parent, e.expects,
+                       e.file, now]
+        cur = self.db.execute("insert into web_messages (user_id, role, html, buttons, parent, expects, file, created) "
+                              "values " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(entries)), values)
+        # One statement holds the write lock throughout, so its rows get consecutive rowids.
+        return list(range(cur.lastrowid - len(entries) + 1, cur.lastrowid + 1))
 
     def replace_entry(self, user_id: int, entry_id: int, html: str, buttons=(), expects: str = "") -> bool:
         return self.db.execute("update web_messages set html = ?, buttons = ?, expects = ? "
