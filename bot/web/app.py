@@ -507,12 +507,15 @@ async def api_calendar(request: web.Request) -> web.Response:
     return web.json_response({"url": links["https"], "webcal": links["webcal"]}, dumps=_dumps)
 
 
-async def calendar_revoke(request: web.Request) -> web.Response:
-    state = _state(request)
+async def _revoke(request: web.Request, revoke: Callable[[int], object], then: str) -> web.Response:
     user_id = await user_of(request, create=False)
     if user_id is not None:
-        await state.run(state.store.revoke_calendar, user_id)
-    return redirect("/calendar?revoked=1")
+        await _state(request).run(revoke, user_id)
+    return redirect(then)
+
+
+async def calendar_revoke(request: web.Request) -> web.Response:
+    return await _revoke(request, _state(request).store.revoke_calendar, "/calendar?revoked=1")
 
 
 async def _feed_owner(request: web.Request) -> tuple[int, str]:
@@ -562,11 +565,7 @@ async def device_link(request: web.Request) -> web.Response:
 
 
 async def device_revoke(request: web.Request) -> web.Response:
-    state = _state(request)
-    user_id = await user_of(request, create=False)
-    if user_id is not None:
-        await state.run(state.store.revoke_transfers, user_id)
-    return redirect("/device")
+    return await _revoke(request, _state(request).store.revoke_transfers, "/device")
 
 
 async def continue_page(request: web.Request) -> web.Response:
