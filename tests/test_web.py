@@ -779,3 +779,29 @@ async def test_the_page_with_everything_it_loads_stays_under_150_kb(site):
     _, page = await v.open("/")
     full = len(page.encode()) + await asset_bytes(v, page)
     assert full < PAGE_LIMIT, full
+
+
+async def test_a_visit_renews_the_cookie_so_an_active_session_does_not_expire(site):
+    v = site.visitor()
+    first, _ = await v.open("/")
+    again, _ = await v.open("/")
+    renewed = SimpleCookie(again.headers["Set-Cookie"])["tdzs_session"]
+    assert renewed.value == SimpleCookie(first.headers["Set-Cookie"])["tdzs_session"].value
+    assert renewed["max-age"] == str(180 * 86400)
+
+
+async def test_an_announced_window_moves_its_event_under_the_same_uid(site):
+    v, url = await subscribed(site)
+    user = user_of(site, v)
+    site.store.put_profile(user, {"district": "海淀区", "titles": [{"tier": "specialized", "since": "2025-03-01"}],
+                                  "updates": [2026], "plans": ["little_giant"]})
+
+    def giant(raw: bytes):
+        [event] = [e for e in Calendar.from_ical(raw).walk("VEVENT") if "小巨人" in str(e["SUMMARY"])]
+        return str(event["UID"]), event.decoded("DTSTART")
+
+    _, before = await get_feed(v, url)
+    site.services.windows.record({"kind": "giant", "year": 2027, "start": "2027-04-25", "end": "2027-05-25"},
+                                 "全市", 1, 1, "2026-11-25T10:00:00+08:00")
+    _, after = await get_feed(v, url)
+    assert giant(before)[0] == giant(after)[0] and giant(before)[1] != giant(after)[1] == dt.date(2027, 5, 25)

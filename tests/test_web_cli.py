@@ -106,3 +106,20 @@ def test_a_wrong_token_stops_the_web_command_with_one_line(tmp_path, fake):
                           env={**os.environ, "BOT_DB": str(tmp_path / "b.db"), "TELEGRAM_BOT_TOKEN": "123:wrong",
                                "TELEGRAM_API_BASE_URL": fake.base_url})
     assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_telegram_deadlines_offer_the_feed_as_a_url_button_when_the_site_is_public(fake, tmp_path):
+    from bot.config import load_config
+    from tests.test_telegram_e2e import SCRIPTED, Bot, say
+
+    config = load_config(overrides={**SCRIPTED, "web": {"public_url": "https://zhushou.example.cn"}})
+    bot = await Bot(fake, tmp_path / "bot.db", config=config).start()
+    try:
+        bot.store.put_profile(555, {"district": "海淀区", "titles": [{"tier": "innovative", "since": "2026-06-01"}]})
+        [reply] = await say(fake, "/deadlines", user=555)
+        buttons = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+        [feed] = [b for b in buttons if "url" in b]
+        token = bot.services.web.calendar_token(555)
+        assert feed == {"text": "🔔 订阅到手机日历", "url": f"https://zhushou.example.cn/cal/{token}"}
+    finally:
+        await bot.stop()

@@ -115,6 +115,7 @@ STATE = web.AppKey("state", WebState)
 SID = web.RequestKey("sid", str)             # this request's session id
 FRESH = web.RequestKey("fresh", bool)        # the session id is new: send the cookie
 DROP = web.RequestKey("drop_cookie", bool)   # the session was deleted: clear the cookie
+RENEW = web.RequestKey("renew", bool)        # a page of the session: send the cookie again (sliding expiry)
 PAYLOAD = web.RequestKey("payload", dict)    # the POST body, parsed and CSRF-checked
 
 
@@ -191,6 +192,8 @@ def render(request: web.Request, template: str, status: int = 200, **values) -> 
     state = _state(request)
     # Only pages of a session carry a token: a feed page or a 404 must not start a session.
     values.setdefault("csrf", state.signer.csrf(request[SID]) if SID in request else "")
+    if values["csrf"]:
+        request[RENEW] = True  # the cookie lives session_days from the last visit, not the first
     body = state.pages.get_template(template).render(static=lambda name: _static(request, name), **values)
     return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
 
@@ -226,7 +229,7 @@ async def headers(request: web.Request, handler) -> web.StreamResponse:
     response.headers.setdefault("Cache-Control", "no-store")
     if request.get(DROP):
         response.del_cookie(COOKIE, path="/")
-    elif request.get(FRESH):
+    elif request.get(FRESH) or request.get(RENEW):
         state = _state(request)
         response.set_cookie(COOKIE, state.signer.cookie(request[SID]), path="/", httponly=True, samesite="Lax",
                             secure=_secure(request), max_age=state.web.session_days * 86400)
