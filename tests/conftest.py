@@ -9,7 +9,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if NOT_RUN:
         bar = "!" * 78
         terminalreporter.write_line(bar, red=True, bold=True)
-        terminalreporter.write_line(f"BROWSER TESTS NOT RUN ({len(NOT_RUN)}): {NOT_RUN[0]}", red=True, bold=True)
+        terminalreporter.write_line(f"BROWSER TESTS NOT RUN: {NOT_RUN[0]}", red=True, bold=True)
         terminalreporter.write_line("Run `make test` as root to install chromium, chromium-driver and "
                                     "fonts-wqy-microhei; with CI=1 these tests fail instead.", red=True, bold=True)
         terminalreporter.write_line(bar, red=True, bold=True)
