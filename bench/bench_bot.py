@@ -22,7 +22,7 @@ QUESTIONS_EACH = 20
 STEADY_RATE = 200.0  # questions per second offered in the latency phase
 
 
-async def _run_bot_and_load(server: dict, users: int, each: int) -> dict:
+async def _run_bot_and_load(server: dict, users: int, each: int, overrides: dict | None = None) -> dict:
     from bot.app import build
     from bot.config import load_config
     from bot.telegram.application import build_application
@@ -30,8 +30,8 @@ async def _run_bot_and_load(server: dict, users: int, each: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp) / "bench.db")
-        services = build(load_config(overrides={"telegram": {"flood_burst": 10_000, "flood_rate": 10_000.0}}),
-                         store=store)
+        services = build(load_config(overrides={"telegram": {"flood_burst": 10_000, "flood_rate": 10_000.0},
+                                                **(overrides or {})}), store=store)
         app = build_application(services, server["token"], server["base_url"], server["base_file_url"],
                                 reminders=False)
         await app.initialize()
@@ -51,12 +51,12 @@ async def _run_bot_and_load(server: dict, users: int, each: int) -> dict:
     return json.loads(out.decode().strip().splitlines()[-1])
 
 
-def run(users: int = USERS, each: int = QUESTIONS_EACH) -> dict:
+def run(users: int = USERS, each: int = QUESTIONS_EACH, overrides: dict | None = None) -> dict:
     fake = subprocess.Popen([sys.executable, "-m", "tests.fakebotapi", "--accept-unknown-chats"], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     try:
         server = json.loads(fake.stdout.readline())
-        result = asyncio.run(_run_bot_and_load(server, users, each))
+        result = asyncio.run(_run_bot_and_load(server, users, each, overrides))
     finally:
         fake.terminate()
         fake.wait(10)

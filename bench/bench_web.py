@@ -86,7 +86,9 @@ def measure_web(sessions: int = SESSIONS, each: int = QUESTIONS_EACH, rate: floa
 
 def run() -> dict:
     web = measure_web()
-    telegram = bench_bot.run(users=SESSIONS, each=QUESTIONS_EACH // 2)
+    # The bot's replies go through AIORateLimiter at outbox.global_rate (Telegram's own 30/s);
+    # lifted here like the web's rate limits, so that both figures measure the program.
+    telegram = bench_bot.run(users=SESSIONS, each=QUESTIONS_EACH // 2, overrides={"outbox": {"global_rate": 100_000.0}})
     t, lat = web["throughput"], web["latency"]
     print(f"\n== Web channel through HTTP ({SESSIONS} concurrent sessions, server and load generator on 2 cores)")
     print(f"throughput (each session asks as fast as answered): {t['questions_per_s']:.0f} questions/s "
@@ -96,7 +98,7 @@ def run() -> dict:
     print(f"memory: {web['kib_per_1000_sessions']:.0f} KiB per 1,000 sessions (server RSS {web['rss_mib']:.0f} MiB "
           f"after {NEW_SESSIONS + SESSIONS:,} sessions)")
     print(f"page with everything it loads: {web['page_bytes'] / 1024:.1f} KB (target < 150 KB)")
-    print(f"same questions through Telegram ({SESSIONS} users, local Bot API): "
+    print(f"same questions through Telegram ({SESSIONS} users, local Bot API, reply rate limiter lifted): "
           f"{telegram['updates_per_s']:.0f} questions/s; p50 {telegram['p50_ms']:.1f} ms, "
           f"p99 {telegram['p99_ms']:.1f} ms at {telegram['rate']:.0f}/s offered")
     return {"web": web, "telegram": telegram}
