@@ -17,8 +17,10 @@ from bot.dialogue.render import make_env
 from bot.dialogue.reminder_render import make_renderer
 from delivery import outbox as outbox_module
 from delivery.outbox import Outbox
-from district import broadcasts as broadcasts_module, staff as staff_module, windows as windows_module
+from district import broadcasts as broadcasts_module, logins as logins_module, staff as staff_module
+from district import windows as windows_module
 from district.broadcasts import BroadcastService
+from district.logins import StaffLogins
 from district.staff import StaffService
 from district.windows import AnnouncedWindows
 from knowledge.clock import Clock, SystemClock
@@ -32,7 +34,7 @@ from storage.store import CORE, Schema, Store
 
 # Every feature's tables, in the order their migrations were first written.
 SCHEMAS: tuple[Schema, ...] = (CORE, reminders_module.SCHEMA, outbox_module.SCHEMA, staff_module.SCHEMA,
-                               broadcasts_module.SCHEMA, windows_module.SCHEMA)
+                               broadcasts_module.SCHEMA, windows_module.SCHEMA, logins_module.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Services:
     staff: StaffService | None
     broadcasts: BroadcastService | None
     windows: AnnouncedWindows | None
+    logins: StaffLogins | None
 
 
 def build_matcher(kb: KnowledgeBase, config: Config) -> Matcher:
@@ -78,7 +81,7 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
         store = open_store(config.db_path, clock)
     elif store is not None:
         store.migrate(*SCHEMAS)
-    reminders = subscriptions = outbox = staff = broadcasts = windows = None
+    reminders = subscriptions = outbox = staff = broadcasts = windows = logins = None
     if store is not None:
         districts = [d.name for d in kb.districts]
         windows = AnnouncedWindows(store, params)
@@ -98,7 +101,8 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
             reminders.replan_all(clock.now())
 
         broadcasts = BroadcastService(store, staff, outbox, clock.now, subscriptions, windows, on_window=on_window)
+        logins = StaffLogins(store, staff, clock.now)
     dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=windows or params,
                         reminders=reminders, staff=staff, broadcasts=broadcasts)
     return Services(config, kb, matcher, dialogue, store, clock, params, reminders, subscriptions, outbox, staff,
-                    broadcasts, windows)
+                    broadcasts, windows, logins)
