@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bot.core import Dialogue, make_env
 from knowledge.clock import Clock, SystemClock
@@ -43,8 +43,7 @@ class WindowedParams:
             b = self.broadcasts
             giant = b.windows_for("giant") if b is not None else {}
             review = b.district_windows_for("review") if b is not None else {}
-            self._cached = replace(self.base, giant_windows={**self.base.giant_windows, **giant},
-                                   review_windows={**self.base.review_windows, **review})
+            self._cached = self.base.with_windows(giant=giant, review=review)
         return self._cached
 
     def invalidate(self) -> None:
