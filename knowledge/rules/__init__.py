@@ -52,11 +52,11 @@ Decisions on the corners the issue leaves open:
   reading; or lapsed, ref 2.3) explains it, for the title that counts, with the list's source.
   A renewed period counts missed updates from its own first year.
 - Incidents cancel the titles held when they happened: a title with `since` ≤ incident date ≤
-  its last valid day (none for a pending title). A title recognised after the incident (the enterprise re-applied — after the
-  three-year ban, or earlier after credit repair, which 4.3 allows) is not affected, so the
-  enterprise can be "valid" again. An incident after a title had already expired cancels nothing
-  (the title was no longer "有效期内"); the status stays "expired". This is the only place the
-  engine reads "any incident" less than literally.
+  its last valid day (none for a pending title). A title recognised after the incident (the
+  enterprise re-applied — after the three-year ban, or earlier after credit repair, which 4.3
+  allows) is not affected, so the enterprise can be "valid" again. An incident after a title had
+  already expired cancels nothing (the title was no longer "有效期内"); the status stays
+  "expired". This is the only place the engine reads "any incident" less than literally.
 - A `cancelled` item (undated, ref 3 or 4.3) explains a cancelled status; it is the issue's
   "status cancelled" kind.
 - For a cancelled enterprise the title-bound obligations are dropped: annual_update,
@@ -70,10 +70,12 @@ Decisions on the corners the issue leaves open:
 - reapply_ban and reapply_allowed are listed for every incident, also once the three years are
   over (the text then says the enterprise may apply again). reapply_allowed is undated.
 - annual_update: due 31 May this year if today ≤ 31 May and this year is not in `updates`, else
-  31 May next year (a `deadline_changed` event for `annual_update_deadline` moves one year's) — also in the year the title was recognised (the notice: "有效期内的…应于每年
-  5月31日前"), and also when the title expires before that 31 May (the `why` says a renewed title
-  still needs it). key_monitoring, as the issue says, counts a missed year only after the year of
-  `since` (and only a 31 May strictly before today: on 31 May the update is still on time).
+  31 May next year (a `deadline_changed` event for `annual_update_deadline` moves one year's) —
+  also in the year the title was recognised (the notice: "有效期内的…应于每年5月31日前"), and
+  also when the title expires before that 31 May (the `why` says a renewed title still needs it).
+  key_monitoring, as the issue says, counts a missed year only after the year of `since` (or of
+  a renewal's start), and only a 31 May strictly before today: on 31 May the update is still on
+  time.
 - key_monitoring is undated (a status), with `missed_years` and `next_due`.
 - change_filing / major_change_report: only for a change that happened while a title was valid
   and not cancelled ("有效期内的…如发生"); an unreported change stays listed after its due date,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from knowledge.events import Source
 from knowledge.profile import CHANGE_NAMES, Profile
 from knowledge.rules.dates import add_months
 from knowledge.rules.items import PLATFORM, Item, held
@@ -13,8 +12,9 @@ from knowledge.rules.params import Params
 from knowledge.rules.standing import Standing, highest_held
 from knowledge.wording import cn
 
-def _change_items(profile: Profile, today: date, s: Standing, kinds: tuple[str, ...], kind: str,
-                  ref: str, months: int, source: Source) -> list[Item]:
+
+def _change_items(profile: Profile, today: date, p: Params, s: Standing, kinds: tuple[str, ...], kind: str,
+                  ref: str, months: int) -> list[Item]:
     if s.status == "cancelled":
         return []
     items = []
@@ -42,19 +42,19 @@ def _change_items(profile: Profile, today: date, s: Standing, kinds: tuple[str, 
                                                ("change_date", change.date))
         if overdue:
             details += (("overdue", True),)
-        items.append(Item(kind, None, due, ref, text, why, details=details, source=source))
+        items.append(Item(kind, None, due, ref, text, why, details=details, source=p.notice.source))
     return items
 
 
 def change_filing(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
     """A titled enterprise that is simply renamed or moves across provinces files the change on
     the platform within 3 months (ref 4.1)."""
-    return _change_items(profile, today, s, ("rename", "relocation"), "change_filing", "4.1",
-                         p.notice.change_filing_months, p.notice.source)
+    return _change_items(profile, today, p, s, ("rename", "relocation"), "change_filing", "4.1",
+                         p.notice.change_filing_months)
 
 
 def major_change_report(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
     """A merger, restructuring or other major change is reported on the platform (重大变化情况
     报告表) within 3 months; not reporting costs the review or the title (ref 4.2)."""
-    return _change_items(profile, today, s, ("merger", "restructuring"), "major_change_report", "4.2",
-                         p.notice.major_change_months, p.notice.source)
+    return _change_items(profile, today, p, s, ("merger", "restructuring"), "major_change_report", "4.2",
+                         p.notice.major_change_months)

@@ -11,6 +11,7 @@ from knowledge.rules.params import Params
 from knowledge.rules.standing import Standing
 from knowledge.wording import cn, cn_number
 
+
 def _years(p: Params) -> str:
     return f"{cn_number(p.notice.reapply_ban_years)}年"
 
