@@ -137,6 +137,8 @@ class Params:
         return (moved.date, moved.source) if moved else (self.notice.update_deadline(year), self.notice.source)
 
     def _moved(self, spec: str, today: date, applies) -> DeadlineChanged | None:
+        if not self._of_type[DeadlineChanged]:
+            return None
         return newest([e for e in self._of_type[DeadlineChanged]
                        if e.obligation == spec and e.since <= today and known(e, today) and applies(e)])
 
