@@ -61,8 +61,9 @@ def build_matcher(kb: KnowledgeBase, config: Config) -> Matcher:
                    max_suggestions=m.max_suggestions)
 
 
-def params_from(config: Config) -> Params:
-    return Params(config.calendar.extra_holidays, config.calendar.extra_workdays, dict(config.giant_windows))
+def params_from(config: Config, kb: KnowledgeBase | None = None) -> Params:
+    """The rules engine's parameters: the knowledge base's notice and follow-ups, plus config.toml."""
+    return Params.configured(config.calendar.extra_holidays, config.calendar.extra_workdays, config.giant_windows, kb)
 
 
 def open_store(path: str | Path, clock: Clock | None = None) -> Store:
@@ -76,7 +77,7 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
     kb = kb or default_kb()
     matcher = build_matcher(kb, config)
     clock = clock or SystemClock()
-    params = params_from(config)
+    params = params_from(config, kb)
     if store is None and with_store:
         store = open_store(config.db_path, clock)
     elif store is not None:

@@ -38,6 +38,9 @@ SUMMARIES = {
     "application_policy": "专精特新中小企业申报政策",
     "application_closed": "专精特新中小企业申报模块关闭至",
     "certificate": "可申领电子证书",
+    "specialized_window": "专精特新中小企业申报",
+    "pending_review_list": "复核通过名单公告前称号依然有效",
+    "review_list": "复核通过名单已公告",
 }
 
 

@@ -11,15 +11,19 @@ Every error is a `ProfileError(field, message)`: `field` is the path of the offe
 `str(error)` is `"<field>: <message>"`.
 
 Decisions on points the issue leaves open:
-- Only `district` is required. `titles`, `updates`, `changes`, `incidents`, `plans` default to
-  empty lists, `application` and `name` to None.
+- Only `district` is required. `titles`, `updates`, `changes`, `incidents`, `plans`, `reviews`
+  default to empty lists, `application` and `name` to None.
+- `reviews` records what the enterprise knows of a title's review (二): `tier`, `result` (passed,
+  failed, or pending: it took part and no result is out) and `date` (when it took part or learnt
+  the result). A record applies to the title of that tier announced before its date; the rules
+  read it once a review list is published (二、3) and stop asking for the review itself.
 - `reported` (changes) and `remedied` (incidents) default to false when absent: the rules then
   list the obligation, which is the safe side. When present they must be true/false.
 - Unknown keys are refused (at the top level and inside each entry), naming the key and listing
   the allowed ones — a misspelt `update` must not silently read as "no updates".
 - Dates are `YYYY-MM-DD` strings (JSON) or TOML dates; a TOML date-time is refused. A date after
-  `today` is refused for `titles[].since`, `changes[].date`, `incidents[].date` and also
-  `application.submitted`: they are facts that have already happened.
+  `today` is refused for `titles[].since`, `changes[].date`, `incidents[].date`, `reviews[].date`
+  and also `application.submitted`: they are facts that have already happened.
 - `updates` are integers (a 4-digit string is accepted too); a year after `today`'s year is
   refused; duplicates are dropped and the years kept sorted.
 - `name` is one line of at most 100 characters (no line breaks or control characters).
@@ -37,7 +41,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from knowledge.loader import default_kb
 from knowledge.wording import TIER_NAMES, TIER_RANK, TIERS  # noqa: F401 - re-exported for the profile's users
@@ -62,8 +66,12 @@ INCIDENT_NAMES: dict[str, str] = {
     "fraud": "数据造假",
 }
 
+# The outcome of a title's review as the enterprise knows it; "pending": it took part, no result yet.
+REVIEW_RESULTS: tuple[str, ...] = ("passed", "failed", "pending")
+REVIEW_RESULT_NAMES: dict[str, str] = {"passed": "通过", "failed": "未通过", "pending": "已参加、结果未公布"}
+
 NAME_MAX = 100
-_TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name")
+_TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name", "reviews")
 
 
 def _districts() -> tuple[str, ...]:
@@ -115,6 +123,13 @@ class Application:
 
 
 @dataclass(frozen=True)
+class Review:
+    tier: str
+    result: str
+    date: date  # when the enterprise took part, or learnt the result
+
+
+@dataclass(frozen=True)
 class Profile:
     district: str
     titles: tuple[Title, ...] = ()
@@ -124,6 +139,7 @@ class Profile:
     application: Application | None = None
     plans: tuple[str, ...] = ()
     name: str | None = None
+    reviews: tuple[Review, ...] = ()
 
 
 # --- field checks -------------------------------------------------------------------------------
@@ -152,6 +168,15 @@ def _list(value: Any, field: str) -> list[Any]:
     if not isinstance(value, list):
         raise ProfileError(field, "应为一个列表")
     return value
+
+
+def _tables(data: Mapping[str, Any], key: str, keys: tuple[str, ...]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each object of the list `data[key]`, checked to be an object with only `keys`, with its path."""
+    for i, entry in enumerate(_list(data.get(key), key)):
+        where = f"{key}[{i}]"
+        entry = _mapping(entry, where)
+        _check_keys(entry, keys, where)
+        yield where, entry
 
 
 def _choice(value: Any, field: str, choices: tuple[str, ...], what: str) -> str:
@@ -225,10 +250,7 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
     district = _choice(raw_district, "district", districts, "区")
 
     titles = []
-    for i, entry in enumerate(_list(data.get("titles"), "titles")):
-        where = f"titles[{i}]"
-        entry = _mapping(entry, where)
-        _check_keys(entry, ("tier", "since"), where)
+    for where, entry in _tables(data, "titles", ("tier", "since")):
         tier = _choice(_required(entry, "tier", where), f"{where}.tier", TIERS, "称号层级")
         since = _date(_required(entry, "since", where), f"{where}.since", today)
         titles.append(Title(tier, since))
@@ -237,20 +259,14 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
                       for i, y in enumerate(_list(data.get("updates"), "updates"))})
 
     changes = []
-    for i, entry in enumerate(_list(data.get("changes"), "changes")):
-        where = f"changes[{i}]"
-        entry = _mapping(entry, where)
-        _check_keys(entry, ("kind", "date", "reported"), where)
+    for where, entry in _tables(data, "changes", ("kind", "date", "reported")):
         kind = _choice(_required(entry, "kind", where), f"{where}.kind", CHANGE_KINDS, "变化类型")
         when = _date(_required(entry, "date", where), f"{where}.date", today)
         reported = _bool(entry.get("reported"), f"{where}.reported", False)
         changes.append(Change(kind, when, reported))
 
     incidents = []
-    for i, entry in enumerate(_list(data.get("incidents"), "incidents")):
-        where = f"incidents[{i}]"
-        entry = _mapping(entry, where)
-        _check_keys(entry, ("kind", "date", "remedied"), where)
+    for where, entry in _tables(data, "incidents", ("kind", "date", "remedied")):
         kind = _choice(_required(entry, "kind", where), f"{where}.kind", INCIDENT_KINDS, "情形类型")
         when = _date(_required(entry, "date", where), f"{where}.date", today)
         remedied = _bool(entry.get("remedied"), f"{where}.remedied", False)
@@ -269,6 +285,13 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
         tier = _choice(tier, f"plans[{i}]", TIERS, "称号层级")
         if tier not in plans:
             plans.append(tier)
+
+    reviews = []
+    for where, entry in _tables(data, "reviews", ("tier", "result", "date")):
+        tier = _choice(_required(entry, "tier", where), f"{where}.tier", TIERS, "称号层级")
+        result = _choice(_required(entry, "result", where), f"{where}.result", REVIEW_RESULTS, "复核结果")
+        when = _date(_required(entry, "date", where), f"{where}.date", today)
+        reviews.append(Review(tier, result, when))
 
     name = data.get("name")
     if name is not None:
@@ -289,6 +312,7 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
         application=application,
         plans=tuple(plans),
         name=name,
+        reviews=tuple(reviews),
     )
 
 
@@ -342,6 +366,7 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
                         {"tier": profile.application.tier,
                          "submitted": _iso(profile.application.submitted)}),
         "plans": list(profile.plans),
+        "reviews": [{"tier": r.tier, "result": r.result, "date": _iso(r.date)} for r in profile.reviews],
     }
     if profile.name is not None:
         data["name"] = profile.name

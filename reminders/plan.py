@@ -26,9 +26,9 @@ from knowledge.rules import Item
 DEFAULT_LEADS = (30, 7, 1)
 # Kinds reminded before their due date, and kinds reminded when they open / become available.
 LEAD_KINDS = frozenset({"annual_update", "change_filing", "major_change_report", "expiry_review",
-                        "giant_window", "innovative_cycle", "application_closed"})
-OPENING_KINDS = frozenset({"expiry_review", "giant_window", "innovative_cycle", "certificate",
-                           "application_closed"})
+                        "giant_window", "specialized_window", "innovative_cycle", "application_closed"})
+OPENING_KINDS = frozenset({"expiry_review", "giant_window", "specialized_window", "innovative_cycle",
+                           "certificate", "application_closed"})
 DUE_DAY_KINDS = frozenset({"reapply_ban"})  # a day to be told about, not a deadline to meet
 REMINDED_KINDS = LEAD_KINDS | OPENING_KINDS | DUE_DAY_KINDS
 
@@ -116,7 +116,10 @@ class Planned:
 
 
 def _payload(item: Item) -> dict:
-    return {"text": item.text, "why": item.why, "tier": item.tier, "estimate": item.estimate}
+    payload = {"text": item.text, "why": item.why, "tier": item.tier, "estimate": item.estimate}
+    if item.detail("change_date") is not None:  # which change 已完成 marks as reported
+        payload["change"] = {"kind": item.detail("change_kind"), "date": item.detail("change_date").isoformat()}
+    return payload
 
 
 def plan(user_id: int, chat_id: int, items: list[Item] | tuple[Item, ...], s: Settings) -> list[Planned]:

@@ -493,7 +493,7 @@ def test_district_staff_set_their_districts_review_window_and_the_rules_use_it(w
     from knowledge.profile import parse_profile
     from knowledge.rules import Params, evaluate
 
-    params = Params(review_windows=windows)
+    params = Params().with_windows(review=windows)
     today = dt.date(2026, 12, 1)
     haidian = parse_profile({"district": "海淀区", "titles": [{"tier": "innovative", "since": "2024-06-01"}], "updates": [2025, 2026]}, today)
     chaoyang = parse_profile({"district": "朝阳区", "titles": [{"tier": "innovative", "since": "2024-06-01"}], "updates": [2025, 2026]}, today)

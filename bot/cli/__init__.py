@@ -12,7 +12,6 @@ from bot.cli import admin, channels, check, knowledge
 from bot.cli.common import ChineseArgumentParser, fail
 from bot.config import ConfigError
 from knowledge.loader import DataError
-from knowledge.rules import ConfigError as RulesConfigError
 from storage.store import StoreError
 
 
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError, RulesConfigError, StoreError) as exc:
+    except (ConfigError, DataError, StoreError) as exc:
         return fail(f"无法启动：{exc}")
     except ValueError as exc:  # bad --at and similar argument values, already in Chinese
         if type(exc) is not ValueError:
