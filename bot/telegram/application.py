@@ -159,7 +159,11 @@ class TolerantBot(ExtBot):
                                   read_timeout=base + wait, write_timeout=write_timeout,
                                   connect_timeout=connect_timeout, pool_timeout=pool_timeout,
                                   api_kwargs=api_kwargs)
-        return tuple(self.intake.admit(raw, self) for raw in result or ())
+        admitted = [self.intake.admit(raw, self) for raw in result or ()]
+        # A dropped update is an empty Update; only the last one matters (polling confirms up to
+        # its id), so a flood does not cost the Application a task per dropped message.
+        kept = [u for u in admitted[:-1] if u.effective_user is not None or u.effective_chat is not None]
+        return tuple(kept + admitted[-1:])
 
 
 # -- fairness --------------------------------------------------------------------------------------
