@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.dialogue.core import Dialogue
 from bot.dialogue.render import make_env
-from bot.dialogue.reminder_render import make_renderer
+from bot.dialogue.reminder_render import make_followup_renderer, make_renderer
 from delivery import outbox as outbox_module
 from delivery.outbox import Outbox
 from district import broadcasts as broadcasts_module, logins as logins_module, staff as staff_module
@@ -27,14 +27,16 @@ from knowledge.clock import Clock, SystemClock
 from knowledge.loader import KnowledgeBase, default_kb
 from knowledge.rules import Params
 from knowledge.search import Matcher
-from reminders import service as reminders_module
+from reminders import followups as followups_module, service as reminders_module
+from reminders.followups import FollowUpNotices
 from reminders.service import ReminderService
 from reminders.subscriptions import Subscriptions
 from storage.store import CORE, Schema, Store
 
 # Every feature's tables, in the order their migrations were first written.
 SCHEMAS: tuple[Schema, ...] = (CORE, reminders_module.SCHEMA, outbox_module.SCHEMA, staff_module.SCHEMA,
-                               broadcasts_module.SCHEMA, windows_module.SCHEMA, logins_module.SCHEMA)
+                               broadcasts_module.SCHEMA, windows_module.SCHEMA, logins_module.SCHEMA,
+                               followups_module.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Services:
     broadcasts: BroadcastService | None
     windows: AnnouncedWindows | None
     logins: StaffLogins | None
+    followups: FollowUpNotices | None
 
 
 def build_matcher(kb: KnowledgeBase, config: Config) -> Matcher:
@@ -82,7 +85,7 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
         store = open_store(config.db_path, clock)
     elif store is not None:
         store.migrate(*SCHEMAS)
-    reminders = subscriptions = outbox = staff = broadcasts = windows = logins = None
+    reminders = subscriptions = outbox = staff = broadcasts = windows = logins = followups = None
     if store is not None:
         districts = [d.name for d in kb.districts]
         windows = AnnouncedWindows(store, params)
@@ -103,7 +106,8 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
 
         broadcasts = BroadcastService(store, staff, outbox, clock.now, subscriptions, windows, on_window=on_window)
         logins = StaffLogins(store, staff, clock.now)
+        followups = FollowUpNotices(store, kb, reminders, outbox, make_followup_renderer(kb))
     dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=windows or params,
                         reminders=reminders, staff=staff, broadcasts=broadcasts)
     return Services(config, kb, matcher, dialogue, store, clock, params, reminders, subscriptions, outbox, staff,
-                    broadcasts, windows, logins)
+                    broadcasts, windows, logins, followups)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 
 import jinja2
 
 from knowledge.clock import ZONE
 from knowledge.loader import KnowledgeBase, cite_for
+from knowledge.rules.items import announced
 from knowledge.wording import cn, weekday
 from knowledge.workdays import is_covered, is_working_day, last_working_day_on_or_before
 
@@ -23,6 +25,21 @@ TITLES = {
     "certificate": "电子证书可以申领了",
     "reapply_ban": "可以再次申报",
 }
+
+
+def make_followup_renderer(kb: KnowledgeBase):
+    """A `render(follow-up, items) -> html` for the notice of a new follow-up's dates."""
+
+    def render(followup, items) -> str:
+        lines = [f"📢 <b>新的后续通知</b>：{html.escape(announced(followup.as_source()))}",
+                 "据这份通知，贵企业以下事项的日期有了更新："]
+        for item in items:
+            when = "至".join(cn(d) for d in (item.start, item.due) if d) or "见通知"
+            lines.append(f"· {html.escape(TITLES.get(item.kind, item.kind))}：{when}")
+        lines.append("发送 /deadlines 查看全部期限；提醒已按新日期重新安排。")
+        return "\n".join(lines)
+
+    return render
 
 
 def make_renderer(env: jinja2.Environment, kb: KnowledgeBase, calendar=None):

@@ -379,7 +379,8 @@ async def start_reminders(application: Application) -> None:
                                                         application.bot_data["base_url"])
     await bot.initialize()
     outbox = make_outbox(services, bot)
-    jobs = ReminderJobs(services.reminders, outbox, services.clock, extra_sweeps=(services.broadcasts.send_scheduled,))
+    jobs = ReminderJobs(services.reminders, outbox, services.clock, extra_sweeps=(services.broadcasts.send_scheduled,),
+                        followups=services.followups)
     application.bot_data["reminder_jobs"] = jobs
     await jobs.startup()
     application.bot_data["outbox_task"] = asyncio.create_task(outbox.run_forever(poll_interval=1.0))
