@@ -15,6 +15,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from knowledge.text import utf16_len
+
 
 class HtmlError(ValueError):
     """Text Telegram's HTML parse mode would refuse; `message` (Chinese) says where and why."""
@@ -203,11 +205,6 @@ def split_html(markup: str, limit: int = LIMIT) -> list[str]:
         while start < len(tokens) and tokens[start] == "\n":
             start += 1
     return parts
-
-
-def utf16_len(text: str) -> int:
-    """Telegram's unit of length: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def html_to_text(markup: str) -> str:

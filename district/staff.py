@@ -33,6 +33,7 @@ CITY_WIDE = "全市"
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_LENGTH = 10
 INVITE_MAX_DAYS = 90
+DEFAULT_INVITE_DAYS = 7
 AUDIT_CODE_SHOWN = 4
 
 Now = Callable[[], dt.datetime]
@@ -243,7 +244,7 @@ class StaffService:
 
     # -- invite codes ---------------------------------------------------------------------------
 
-    def create_invite(self, actor: int, district: str, days: int = 7) -> str:
+    def create_invite(self, actor: int, district: str, days: int = DEFAULT_INVITE_DAYS) -> str:
         """A single-use code for `district`, valid `days` days; admin only."""
         with self.attempt(actor, "invite", district) as note:
             self._require_admin(actor, "生成邀请码")

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from bot.cli.common import fail, services, show_rows
+from bot.cli.common import CHAT_ID, COUNT, ROW_ID, USER_ID, fail, services, show_rows
 from knowledge.clock import ZONE, FixedClock, SystemClock
 
 
@@ -136,9 +136,9 @@ def register(sub) -> None:
     p = sub.add_parser("profile", help="查看或设置某个用户的企业档案（客服和测试用）")
     psub = p.add_subparsers(dest="profile_command", required=True, parser_class=type(p))
     s = psub.add_parser("show", help="显示档案")
-    s.add_argument("user_id", type=int)
+    s.add_argument("user_id", type=USER_ID)
     s = psub.add_parser("set", help="从 JSON/TOML 文件设置档案（check 的文件格式）")
-    s.add_argument("user_id", type=int)
+    s.add_argument("user_id", type=USER_ID)
     s.add_argument("file", nargs="?")
     for x in psub.choices.values():
         x.add_argument("--config", help="配置文件路径（默认 config.toml）")
@@ -146,8 +146,8 @@ def register(sub) -> None:
         x.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("subscribe", help="为某个用户开启提醒")
-    p.add_argument("user_id", type=int)
-    p.add_argument("--chat", type=int, help="接收提醒的聊天 ID（默认与用户 ID 相同）")
+    p.add_argument("user_id", type=USER_ID)
+    p.add_argument("--chat", type=CHAT_ID, help="接收提醒的聊天 ID（默认与用户 ID 相同）")
     p.add_argument("--config")
     p.add_argument("--at", help=argparse_at_help())
     p.set_defaults(func=cmd_subscribe)
@@ -155,7 +155,7 @@ def register(sub) -> None:
     p = sub.add_parser("reminders", help="提醒：plan 重新安排，due 此刻应发送的，list 全部，send-due 立即发送")
     p.add_argument("reminders_command", choices=["plan", "due", "list", "send-due"])
     p.add_argument("--at", help=argparse_at_help())
-    p.add_argument("--user", type=int, help="只看这个用户")
+    p.add_argument("--user", type=USER_ID, help="只看这个用户")
     p.add_argument("--since", help="due：假设机器人从这个时刻起停机，看重启时会补发什么（默认：上一次扫描）")
     p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
     p.add_argument("--config")
@@ -230,7 +230,7 @@ def cmd_audit(args) -> int:
 def register_staff(sub) -> None:
     p = sub.add_parser("staff", help="工作人员：grant 授权、revoke 撤销、list 名单")
     p.add_argument("staff_command", choices=["grant", "revoke", "list"])
-    p.add_argument("user_id", nargs="?", type=int)
+    p.add_argument("user_id", nargs="?", type=USER_ID)
     p.add_argument("district", nargs="?")
     p.add_argument("--json", action="store_true")
     p.add_argument("--config")
@@ -238,14 +238,14 @@ def register_staff(sub) -> None:
 
     p = sub.add_parser("broadcast", help="通知：list 全部，show ID 详情与送达统计")
     p.add_argument("broadcast_command", choices=["list", "show"])
-    p.add_argument("id", nargs="?", type=int)
+    p.add_argument("id", nargs="?", type=ROW_ID)
     p.add_argument("--json", action="store_true")
     p.add_argument("--config")
     p.set_defaults(func=cmd_broadcast)
 
     p = sub.add_parser("audit", help="审计记录：每次授权和发布的尝试（允许或拒绝）")
-    p.add_argument("--user", type=int)
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--user", type=USER_ID)
+    p.add_argument("--limit", type=COUNT, default=200)
     p.add_argument("--json", action="store_true")
     p.add_argument("--config")
     p.set_defaults(func=cmd_audit)

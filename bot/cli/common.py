@@ -8,6 +8,7 @@ import sys
 from typing import Callable
 
 from bot.config import Config, ConfigError, load_config
+from knowledge.text import ROW_ID_MAX, USER_ID_MAX, parse_int, quote
 
 EXIT_BAD_INPUT = 2
 
@@ -16,6 +17,27 @@ class ChineseArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):  # noqa: D401 - argparse hook
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_INPUT, f"参数有误：{message}\n")
+
+
+def whole_number(lo: int, hi: int, what: str, signed: bool = False) -> Callable[[str], int]:
+    """An argparse `type` that accepts ASCII digits only, from lo to hi (−hi to −lo too when
+    `signed`: group chat ids are negative); anything else is a Chinese argument error."""
+
+    def parse(text: str) -> int:
+        negative = signed and text.startswith("-")
+        value = parse_int(text[1:] if negative else text, lo, hi)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"“{quote(text)}”不是有效的{what}（{lo} 到 {hi} 的整数）")
+        return -value if negative else value
+
+    parse.__name__ = what
+    return parse
+
+
+USER_ID = whole_number(1, USER_ID_MAX, "用户 ID")
+CHAT_ID = whole_number(1, USER_ID_MAX, "聊天 ID", signed=True)
+ROW_ID = whole_number(1, ROW_ID_MAX, "编号")
+COUNT = whole_number(1, ROW_ID_MAX, "条数")
 
 
 def fail(message: str) -> int:

@@ -18,6 +18,7 @@ from bot.dialogue.messages import Button, Incoming, Reply
 from knowledge.loader import KnowledgeBase
 from knowledge.profile import (CHANGE_KINDS, CHANGE_NAMES, INCIDENT_KINDS, INCIDENT_NAMES, TIER_NAMES, TIERS,
                                ProfileError, parse_profile)
+from knowledge.text import parse_int
 
 DATE_EXAMPLE = "2026-03-05、2026/3/5 或 2026年3月5日"
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
@@ -119,8 +120,8 @@ class ProfileFlow:
             return [Reply("这个档案填写已经结束或已取消。发送 /profile 重新开始。")]
         state, draft = conv
         action, _, value = arg.partition(":")
-        if action == "d" and state == "district" and value.isdigit() and int(value) < len(self.districts):
-            draft["district"] = self.districts[int(value)]
+        if action == "d" and state == "district" and (index := parse_int(value, 0, len(self.districts) - 1)) is not None:
+            draft["district"] = self.districts[index]
             return self._next(msg, "district", draft)
         if action == "skip" and state == "name":
             draft.pop("name", None)
@@ -137,8 +138,9 @@ class ProfileFlow:
         if action == "u" and state == "updates":
             if value == "done":
                 return self._next(msg, "updates", draft)
-            if value.isdigit():
-                years = set(draft["updates"]) ^ {int(value)}
+            year = parse_int(value, 0, 9999)
+            if year is not None and year in self._update_years(draft):
+                years = set(draft["updates"]) ^ {year}
                 draft["updates"] = sorted(years)
                 return self._goto(msg, "updates", draft, edit=True)
         if action == "c" and state == "changes":
