@@ -41,6 +41,7 @@ from district.templates import BroadcastError, Template, cn_date, load_templates
 from district.windows import CITY_WIDE_WINDOWS, WINDOW_KINDS, AnnouncedWindows
 from knowledge.clock import ZONE, stamp
 from knowledge.profile import TIER_NAMES, TIERS
+from knowledge.text import quote
 from storage.store import Schema
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class BroadcastService:
             return self.templates[template_id]
         except KeyError:
             names = "、".join(f"{t.id}（{t.name}）" for t in self.templates.values())
-            raise BroadcastError(f"没有编号为“{template_id}”的模板。可选：{names}") from None
+            raise BroadcastError(f"没有编号为“{quote(template_id)}”的模板。可选：{names}") from None
 
     def _district(self, name: str) -> str:
         cleaned = (name or "").strip()
@@ -139,7 +140,7 @@ class BroadcastService:
         for tier in values or ():
             if tier not in TIERS:
                 choices = "、".join(f"{t}（{TIER_NAMES[t]}）" for t in TIERS)
-                raise BroadcastError(f"{what}中未知的称号层级“{tier}”。可选：{choices}")
+                raise BroadcastError(f"{what}中未知的称号层级“{quote(tier)}”。可选：{choices}")
             if tier not in out:
                 out.append(tier)
         return out
@@ -148,7 +149,7 @@ class BroadcastService:
         values = dict(values or {})
         unknown = sorted(set(values) - set(VALUE_KEYS))
         if unknown:
-            raise BroadcastError(f"未知的填写项“{unknown[0]}”。可填写：{'、'.join(VALUE_KEYS)}")
+            raise BroadcastError(f"未知的填写项“{quote(unknown[0])}”。可填写：{'、'.join(VALUE_KEYS)}")
         out = {}
         if values.get("deadline") is not None:
             deadline = parse_deadline(values["deadline"])
@@ -167,10 +168,10 @@ class BroadcastService:
             raise BroadcastError("时间窗口应包含 kind、year、start、end 四项。")
         kind = window["kind"]
         if kind not in WINDOW_KINDS:
-            raise BroadcastError(f"未知的时间窗口类型“{kind}”。可选：{'、'.join(WINDOW_KINDS)}")
+            raise BroadcastError(f"未知的时间窗口类型“{quote(kind)}”。可选：{'、'.join(WINDOW_KINDS)}")
         year = window["year"]
         if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-            raise BroadcastError(f"年份“{year}”无效，请写四位数年份，如 2027。")
+            raise BroadcastError(f"年份“{quote(year)}”无效，请写四位数年份，如 2027。")
         try:
             start = window["start"] if isinstance(window["start"], dt.date) else dt.date.fromisoformat(window["start"])
             end = window["end"] if isinstance(window["end"], dt.date) else dt.date.fromisoformat(window["end"])
@@ -189,7 +190,21 @@ class BroadcastService:
         if not role.is_staff:
             raise NotAllowed(REFUSE_NOT_STAFF)
         if not self.staff.can_reach(actor, district):
-            raise NotAllowed(f"抱歉，您的权限仅限{role.district}，不能向{district}的企业发布通知。")
+            # Only the actor's own district is named: a refusal must not tell them where a
+            # broadcast they may not see is going.
+            raise NotAllowed(f"抱歉，您的权限仅限{role.district}的企业。")
+
+    def _visible(self, actor: int, broadcast_id: int, note: dict) -> dict:
+        """The broadcast, when the actor may see it. One that does not exist and one outside the
+        actor's reach get the same refusal, so ids cannot be probed; the audit keeps which."""
+        if not self.staff.role(actor).is_staff:
+            raise NotAllowed(REFUSE_NOT_STAFF)
+        with self.store.lock:
+            rows = list(self.store.db.query("select * from broadcasts where id = ?", [broadcast_id]))
+        if not rows or not self.staff.can_reach(actor, rows[0]["district"]):
+            note["why"] = "no such broadcast" if not rows else "outside the actor's reach"
+            raise NotAllowed(f"抱歉，找不到编号为 {broadcast_id} 的通知，或您无权查看。")
+        return _decode(rows[0])
 
     def _check_length(self, body: str, values: Mapping[str, Any]) -> None:
         longest = max(district_choices(self.staff.districts), key=len)
@@ -253,8 +268,7 @@ class BroadcastService:
     def preview(self, actor: int, broadcast_id: int) -> tuple[str, int, int | None]:
         """(html for one real recipient, number of recipients now, that recipient's user id)."""
         with self.staff.attempt(actor, "broadcast_preview", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             html_text, recipients, sample = self._sample(bc)
             note["detail"] = f"{len(recipients)} recipients"
         return html_text, len(recipients), sample
@@ -270,8 +284,7 @@ class BroadcastService:
     def send_test(self, actor: int, broadcast_id: int, chat_id: int | None = None) -> int:
         """Enqueue the preview to the actor's own chat (without the stop button); returns outbox id."""
         with self.staff.attempt(actor, "broadcast_test", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             if bc["status"] not in ("draft", "scheduled"):
                 raise BroadcastError(self._state_message(bc))
             html_text, recipients, sample = self._sample(bc)
@@ -289,8 +302,7 @@ class BroadcastService:
     def send(self, actor: int, broadcast_id: int) -> int:
         """Fan out now; returns the number of recipients. Safe to run again: nobody gets it twice."""
         with self.staff.attempt(actor, "broadcast_send", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             total, new = self._fan_out(bc, actor)
             note["detail"] = f"{total} recipients ({new} new)"
         self._after_send(bc, actor)
@@ -352,8 +364,7 @@ class BroadcastService:
     def schedule(self, actor: int, broadcast_id: int, when: dt.datetime) -> dt.datetime:
         """Send at `when` (naive means Asia/Shanghai); returns the moment as stored."""
         with self.staff.attempt(actor, "broadcast_schedule", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             if bc["status"] not in ("draft", "scheduled"):
                 raise BroadcastError(self._state_message(bc))
             if not isinstance(when, dt.datetime):
@@ -369,10 +380,9 @@ class BroadcastService:
 
     def cancel(self, actor: int, broadcast_id: int) -> None:
         """Cancel a draft or a scheduled broadcast; one already sending cannot be called back."""
-        with self.staff.attempt(actor, "broadcast_cancel", broadcast_id):
+        with self.staff.attempt(actor, "broadcast_cancel", broadcast_id) as note:
             with self.store.transaction():
-                bc = self._get(broadcast_id)
-                self._check_reach(actor, bc["district"])
+                bc = self._visible(actor, broadcast_id, note)
                 if bc["status"] not in ("draft", "scheduled"):
                     if bc["status"] in ("sending", "done"):
                         raise BroadcastError(f"通知 {broadcast_id} 已开始发送，无法取消。")
@@ -416,8 +426,8 @@ class BroadcastService:
         """Progress: recipients and outbox counts; a sending broadcast with nothing left in flight
         becomes done. With `actor`, the reach is checked and the look audited."""
         if actor is not None:
-            with self.staff.attempt(actor, "broadcast_status", broadcast_id):
-                self._check_reach(actor, self._get(broadcast_id)["district"])
+            with self.staff.attempt(actor, "broadcast_status", broadcast_id) as note:
+                self._visible(actor, broadcast_id, note)
         bc = self._get(broadcast_id)
         counts = self.outbox.counts(source_prefix=f"bc|{broadcast_id}|")
         out = {k: int(counts.get(k, 0)) for k in ("queued", "sending", "sent", "failed", "blocked")}
@@ -457,8 +467,8 @@ class BroadcastService:
     def show(self, broadcast_id: int, actor: int | None = None) -> dict:
         """Everything stored about one broadcast, JSON fields decoded."""
         if actor is not None:
-            with self.staff.attempt(actor, "broadcast_show", broadcast_id):
-                self._check_reach(actor, self._get(broadcast_id)["district"])
+            with self.staff.attempt(actor, "broadcast_show", broadcast_id) as note:
+                return self._visible(actor, broadcast_id, note)
         return self._get(broadcast_id)
 
 

@@ -38,6 +38,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from knowledge.text import quote
+
 # The 16 districts of Beijing and 北京经济技术开发区, the 17 district-level SME authorities the
 # notice addresses ("各区、北京经济技术开发区中小企业主管部门"). To be loaded from
 # knowledge/data/meta.toml once that file carries them.
@@ -138,7 +140,7 @@ def _check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> 
     for key in data:
         if key not in allowed:
             field = f"{where}.{key}" if where else str(key)
-            raise ProfileError(field, f"未知字段“{key}”，可用字段：{'、'.join(allowed)}")
+            raise ProfileError(field, f"未知字段“{quote(key)}”，可用字段：{'、'.join(allowed)}")
 
 
 def _mapping(value: Any, field: str) -> Mapping[str, Any]:
@@ -158,7 +160,7 @@ def _list(value: Any, field: str) -> list[Any]:
 def _choice(value: Any, field: str, choices: tuple[str, ...], what: str) -> str:
     if not isinstance(value, str) or value.strip() not in choices:
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-        raise ProfileError(field, f"未知的{what}“{shown}”，可选：{'、'.join(choices)}")
+        raise ProfileError(field, f"未知的{what}“{quote(shown)}”，可选：{'、'.join(choices)}")
     return value.strip()
 
 
@@ -170,15 +172,15 @@ def _date(value: Any, field: str, today: date | None) -> date:
     elif isinstance(value, str):
         text = value.strip()
         if not _ISO_DATE.match(text):
-            raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式")
+            raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式")
         try:
             parsed = date.fromisoformat(text)
         except ValueError:
-            raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式") from None
+            raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式") from None
     elif value is None:
         raise ProfileError(field, "缺少日期，请用 YYYY-MM-DD 格式")
     else:
-        raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式")
+        raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式")
     if today is not None and parsed > today:
         raise ProfileError(field, f"日期“{_iso(parsed)}”晚于今天（{_iso(today)}），只能填写已经发生的日期")
     return parsed
@@ -188,7 +190,7 @@ def _bool(value: Any, field: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ProfileError(field, f"应为 true 或 false，而不是“{value}”")
+        raise ProfileError(field, f"应为 true 或 false，而不是“{quote(value)}”")
     return value
 
 
@@ -200,11 +202,11 @@ def _required(entry: Mapping[str, Any], key: str, where: str) -> Any:
 
 def _year(value: Any, field: str, today: date) -> int:
     if isinstance(value, bool):
-        raise ProfileError(field, f"年份无效“{value}”，请写四位数年份，如 2025")
+        raise ProfileError(field, f"年份无效“{quote(value)}”，请写四位数年份，如 2025")
     if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
         value = int(value.strip())
     if not isinstance(value, int) or not 1990 <= value <= 9999:
-        raise ProfileError(field, f"年份无效“{value}”，请写四位数年份，如 2025")
+        raise ProfileError(field, f"年份无效“{quote(value)}”，请写四位数年份，如 2025")
     if value > today.year:
         raise ProfileError(field, f"年份 {value} 晚于今年（{today.year}），只能填写已经完成更新的年份")
     return value

@@ -15,6 +15,7 @@ import sys
 
 from bot.cli.common import CHAT_ID, COUNT, ROW_ID, USER_ID, fail, services, show_rows
 from knowledge.clock import ZONE, FixedClock, SystemClock
+from knowledge.text import quote
 
 
 def parse_at(text: str | None) -> dt.datetime | None:
@@ -25,7 +26,7 @@ def parse_at(text: str | None) -> dt.datetime | None:
             return dt.datetime.strptime(text.strip(), fmt).replace(tzinfo=ZONE)
         except ValueError:
             continue
-    raise ValueError(f"时间“{text}”格式不对，请写成 \"2026-05-24 09:00\"。")
+    raise ValueError(f"时间“{quote(text)}”格式不对，请写成 \"2026-05-24 09:00\"。")
 
 
 def _services(args):

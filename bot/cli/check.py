@@ -26,6 +26,7 @@ from knowledge.clock import SystemClock, today as today_of
 from knowledge.ics import to_ics
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
 from knowledge.rules import Result, cn, evaluate, result_to_dict
+from knowledge.text import quote
 
 STATUS_NAMES = {"valid": "有效", "expired": "已到期", "cancelled": "已取消认定", "none": "无称号"}
 
@@ -59,11 +60,11 @@ def _today(arg: str | None) -> date:
     if arg is None:
         return today_of(SystemClock())
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", arg.strip()):
-        raise CheckError("--today", f"日期无效“{arg}”，请用 YYYY-MM-DD 格式")
+        raise CheckError("--today", f"日期无效“{quote(arg)}”，请用 YYYY-MM-DD 格式")
     try:
         return date.fromisoformat(arg.strip())
     except ValueError:
-        raise CheckError("--today", f"日期无效“{arg}”，请用 YYYY-MM-DD 格式") from None
+        raise CheckError("--today", f"日期无效“{quote(arg)}”，请用 YYYY-MM-DD 格式") from None
 
 
 def _when(start: date | None, due: date | None) -> str:

@@ -6,6 +6,7 @@ import json
 import sys
 
 from bot.cli.common import fail, services
+from knowledge.text import quote
 
 
 def cmd_ask(args) -> int:
@@ -47,7 +48,7 @@ def cmd_kb(args) -> int:
         return 0
     entry = kb.entry(args.ref)
     if entry is None:
-        return fail(f"没有条款 {args.ref!r}。可用的条款编号：{', '.join(e.ref for e in kb.entries)}")
+        return fail(f"没有条款“{quote(args.ref)}”。可用的条款编号：{', '.join(e.ref for e in kb.entries)}")
     print(f"第 {entry.ref} 条 · {entry.title}\n通知 {entry.cite}\n\n原文：\n{entry.text}\n\n解读：\n{entry.answer}")
     return 0
 
