@@ -35,13 +35,13 @@ from typing import Any, Callable, Iterable, Mapping
 
 import sqlite_utils
 
-from delivery.telegram_html import HtmlError, validate_html, visible_len
+from delivery.telegram_html import LIMIT, HtmlError, validate_html, visible_len
 from district.staff import CITY_WIDE, NotAllowed, StaffService, district_choices, unknown_district_message
 from district.templates import BroadcastError, Template, cn_date, load_templates, parse_deadline, placeholders, render
 from district.windows import CITY_WIDE_WINDOWS, WINDOW_KINDS, AnnouncedWindows
 from knowledge.clock import ZONE, stamp
-from knowledge.profile import TIER_NAMES, TIERS
-from knowledge.text import quote
+from knowledge.profile import NAME_MAX, TIER_NAMES, TIERS
+from knowledge.text import quote, utf16_len
 from storage.store import Schema
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,12 @@ STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
 STOP_BUTTON = [[("不再接收区里的通知", "rm:stopann")]]
 SOURCE = "broadcast"
 TEST_SOURCE = "test"
-MESSAGE_LIMIT = 4096
-LONGEST_NAME = "企" * 100   # knowledge.profile.NAME_MAX
+# The longest a recipient can make a message: a name of NAME_MAX UTF-16 units, the longest district
+# name, a deadline in its longest wording, and a test message's header with a 7-digit count.
+LONGEST_NAME = "企" * NAME_MAX
+LONGEST_DEADLINE = "2099-12-31"
+MOST_RECIPIENTS = 9_999_999
+TEST_HEADER = "<b>【测试】</b>以下是通知发给企业时的样子（共 {count} 位接收者）：\n\n"
 
 REFUSE_NOT_STAFF = "抱歉，只有经授权的区级中小企业主管部门工作人员可以发布通知。如需开通，请联系管理员。"
 
@@ -100,6 +104,20 @@ def _decode(row: dict) -> dict:
     out["values"] = _loads(row["values"], {})
     out["window"] = _loads(row["window"], None)
     return out
+
+
+def with_test_header(html_text: str, recipients: int) -> str:
+    """A test message as the author receives it: the 【测试】 header, then the body."""
+    return TEST_HEADER.format(count=recipients) + html_text
+
+
+def _refuse_too_long(messages: list[str], what: str) -> None:
+    too_long = [m for m in messages if visible_len(m) > LIMIT]
+    if too_long:
+        longest = max(visible_len(m) for m in too_long)
+        where = f"发给其中 {len(too_long)} 家企业时" if what == "通知" else ""
+        raise BroadcastError(f"{what}{where}会超过 Telegram 单条消息 {LIMIT} 字的上限（最长约 {longest} 字，"
+                             f"企业名称较长所致），请删减至少 {longest - LIMIT} 字后再发送。")
 
 
 # --- the service --------------------------------------------------------------------------------
@@ -206,11 +224,18 @@ class BroadcastService:
             raise NotAllowed(f"抱歉，找不到编号为 {broadcast_id} 的通知，或您无权查看。")
         return _decode(rows[0])
 
-    def _check_length(self, body: str, values: Mapping[str, Any]) -> None:
-        longest = max(district_choices(self.staff.districts), key=len)
-        size = visible_len(render(body, values, {"name": LONGEST_NAME, "district": longest}))
-        if size > MESSAGE_LIMIT:
-            raise BroadcastError(f"通知太长：填入占位符后最多约 {size} 字，Telegram 每条消息最多 {MESSAGE_LIMIT} 字。")
+    def check_length(self, body: str, values: Mapping[str, Any] | None = None) -> None:
+        """Refuse, while it is being written, a body that would not fit one Telegram message for
+        the longest possible recipient, counted as Telegram counts (UTF-16 units of the visible
+        text) and with the header a test message adds. `values` may still lack the deadline."""
+        values = {"deadline": LONGEST_DEADLINE, **(values or {})}
+        longest = max(district_choices(self.staff.districts), key=utf16_len)
+        html_text = render(body, values, {"name": LONGEST_NAME, "district": longest})
+        size = visible_len(with_test_header(html_text, MOST_RECIPIENTS))
+        if size > LIMIT:
+            raise BroadcastError(
+                f"通知太长：按最长的企业名称和区名填入后，连同测试标记约 {size} 字，超过 Telegram 单条消息 "
+                f"{LIMIT} 字的上限，请删减至少 {size - LIMIT} 字（表情符号等按 2 字计）。")
 
     def _get(self, broadcast_id: int) -> dict:
         with self.store.lock:
@@ -249,7 +274,7 @@ class BroadcastService:
                     raise BroadcastError(exc.message) from None
                 needed = placeholders(body)
             values = self._values(values, needed)
-            self._check_length(body, values)
+            self.check_length(body, values)
             window = self._window(actor, window)
             with self.store.lock:
                 bid = self.store.db["broadcasts"].insert({
@@ -288,9 +313,10 @@ class BroadcastService:
             if bc["status"] not in ("draft", "scheduled"):
                 raise BroadcastError(self._state_message(bc))
             html_text, recipients, sample = self._sample(bc)
+            message = with_test_header(html_text, len(recipients))
+            _refuse_too_long([message], "测试消息")
             prefix = f"bct|{broadcast_id}|"
             n = sum(self.outbox.counts(source_prefix=prefix).values()) + 1
-            message = f"<b>【测试】</b>以下是通知发给企业时的样子（共 {len(recipients)} 位接收者）：\n\n{html_text}"
             outbox_id = self.outbox.enqueue(actor if chat_id is None else chat_id, actor, message, [],
                                             TEST_SOURCE, f"{prefix}{n}")
             note["detail"] = f"test {n}"
@@ -323,6 +349,8 @@ class BroadcastService:
                      "html": render(bc["body"], bc["values"], r), "buttons": STOP_BUTTON,
                      "source": SOURCE, "source_key": f"{prefix}{r['user_id']}"}
                     for r in self.audience(bc["district"], bc["tiers"], bc["plans"])]
+            # A profile saved before names were counted in UTF-16 can still be too long.
+            _refuse_too_long([r["html"] for r in rows], "通知")
             if rows:
                 self.outbox.enqueue_many(rows)
             total = sum(self.outbox.counts(source_prefix=prefix).values())
@@ -412,8 +440,10 @@ class BroadcastService:
                     note["detail"] = f"scheduled; {total} recipients ({new} new)"
                 self._after_send(bc, author)
                 enqueued += new
-            except NotAllowed:
-                log.warning("scheduled broadcast %s cancelled: its author %s lost the right", bid, author)
+            except (NotAllowed, BroadcastError) as exc:
+                # Retrying would fail again at every sweep: the author lost the right, or a
+                # recipient's name makes the message too long. The refusal is in the audit log.
+                log.warning("scheduled broadcast %s cancelled: %s", bid, type(exc).__name__)
                 with self.store.lock:
                     self.store.db["broadcasts"].update(bid, {"status": "cancelled", "finished": stamp(self.now())})
             except Exception:  # noqa: BLE001 - one broadcast must not stop the others; retried next sweep

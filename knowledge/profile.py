@@ -22,7 +22,8 @@ Decisions on points the issue leaves open:
   `application.submitted`: they are facts that have already happened.
 - `updates` are integers (a 4-digit string is accepted too); a year after `today`'s year is
   refused; duplicates are dropped and the years kept sorted.
-- `name` is one line of at most 100 characters (no line breaks or control characters).
+- `name` is one line of at most 100 UTF-16 units, as Telegram counts (an emoji is 2), with no line
+  breaks or control characters.
 - District names are the full official names; surrounding spaces are trimmed, nothing else is
   guessed (朝阳 is not 朝阳区).
 """
@@ -38,7 +39,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from knowledge.text import quote
+from knowledge.text import quote, utf16_len
 
 # The 16 districts of Beijing and 北京经济技术开发区, the 17 district-level SME authorities the
 # notice addresses ("各区、北京经济技术开发区中小企业主管部门"). To be loaded from
@@ -212,6 +213,20 @@ def _year(value: Any, field: str, today: date) -> int:
     return value
 
 
+def check_name(name: Any) -> str | None:
+    """The enterprise name as stored (None when blank); ProfileError when it is not one line of
+    at most NAME_MAX UTF-16 units — Telegram's unit, so that a name of emoji cannot make an
+    announcement longer than its length check allowed."""
+    if not isinstance(name, str):
+        raise ProfileError("name", "应为文字")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in name):
+        raise ProfileError("name", "企业名称应为一行文字，不能含换行或控制字符")
+    size = utf16_len(name)
+    if size > NAME_MAX:
+        raise ProfileError("name", f"企业名称过长（{size} 字），最多 {NAME_MAX} 字（表情符号等按 2 字计）")
+    return name.strip() or None
+
+
 # --- parsing ------------------------------------------------------------------------------------
 
 def parse_profile(data: Any, today: date, districts: Iterable[str] = DISTRICTS) -> Profile:
@@ -273,13 +288,7 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] = DISTRICTS) 
 
     name = data.get("name")
     if name is not None:
-        if not isinstance(name, str):
-            raise ProfileError("name", "应为文字")
-        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-            raise ProfileError("name", "企业名称应为一行文字，不能含换行或控制字符")
-        if len(name) > NAME_MAX:
-            raise ProfileError("name", f"企业名称过长（{len(name)} 字），最多 {NAME_MAX} 字")
-        name = name.strip() or None
+        name = check_name(name)
 
     return Profile(
         district=district,

@@ -17,7 +17,7 @@ from typing import Callable
 from bot.dialogue.messages import Button, Incoming, Reply
 from knowledge.loader import KnowledgeBase
 from knowledge.profile import (CHANGE_KINDS, CHANGE_NAMES, INCIDENT_KINDS, INCIDENT_NAMES, TIER_NAMES, TIERS,
-                               ProfileError, parse_profile)
+                               NAME_MAX, ProfileError, check_name, parse_profile)
 from knowledge.text import parse_int
 
 DATE_EXAMPLE = "2026-03-05、2026/3/5 或 2026年3月5日"
@@ -90,9 +90,13 @@ class ProfileFlow:
             draft["district"] = name
             return self._next(msg, "district", draft)
         if state == "name":
-            if not text or len(text) > 100:
-                return [self._prompt("name", draft, error="企业名称应为 1–100 个字，请重新输入，或点“跳过”。")]
-            draft["name"] = text
+            try:
+                name = check_name(text)
+            except ProfileError as exc:
+                return [self._prompt("name", draft, error=f"{exc.message}。请重新输入，或点“跳过”。")]
+            if name is None:
+                return [self._prompt("name", draft, error=f"企业名称应为 1–{NAME_MAX} 个字，请重新输入，或点“跳过”。")]
+            draft["name"] = name
             return self._next(msg, "name", draft)
         if state in ("title_date", "change_date", "incident_date"):
             try:

@@ -199,6 +199,7 @@ class StaffFlow:
             try:
                 validate_html(text)
                 placeholders(text)
+                self.broadcasts.check_length(text)
             except (HtmlError, BroadcastError) as exc:
                 return [self._prompt(state, draft, f"正文有问题：{exc.message}")]
             draft["text"] = text
