@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from icalendar import Alarm, Calendar, Event
 
+from knowledge.loader import KnowledgeBase, citation, default_kb
 from knowledge.profile import TIER_NAMES, Profile
 from knowledge.rules import Item, Result
 
@@ -59,8 +60,9 @@ def _uid(item: Item) -> str:
     return f"{item.kind}-{when.isoformat()}-{digest[:12]}@{UID_DOMAIN}"
 
 
-def to_ics(result: Result, profile: Profile) -> bytes:
-    """The dated items of `result` as an iCalendar file."""
+def to_ics(result: Result, profile: Profile, kb: KnowledgeBase | None = None) -> bytes:
+    """The dated items of `result` as an iCalendar file; `kb` words the citations (default: the notice)."""
+    kb = kb or default_kb()
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -85,7 +87,7 @@ def to_ics(result: Result, profile: Profile) -> bytes:
         event.add("dtstart", when)
         event.add("dtend", when + timedelta(days=1))
         event.add("summary", summary(item))
-        description = f"{item.text}\n{item.why}\n依据：通知 {item.ref}"
+        description = f"{item.text}\n{item.why}\n{citation(item.ref, kb)}"
         if item.start is not None and item.due is not None:
             description += f"\n时间：{item.start.isoformat()} 至 {item.due.isoformat()}"
         event.add("description", description)

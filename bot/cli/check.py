@@ -24,6 +24,7 @@ from bot.cli.common import EXIT_BAD_INPUT, config_from
 from bot.config import ConfigError
 from knowledge.clock import SystemClock, today as today_of
 from knowledge.ics import to_ics
+from knowledge.loader import KnowledgeBase, citation, default_kb
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
 from knowledge.rules import Result, cn, evaluate, result_to_dict
 from knowledge.text import quote
@@ -77,7 +78,7 @@ def _when(start: date | None, due: date | None) -> str:
     return "现在"
 
 
-def format_summary(result: Result, name: str | None, district: str) -> str:
+def format_summary(result: Result, name: str | None, district: str, kb: KnowledgeBase) -> str:
     """The readable Chinese summary: title, status, valid until, then the items in date order."""
     lines = [f"企业：{name}（{district}）" if name else f"所在区：{district}",
              f"日期：{cn(result.today)}",
@@ -92,7 +93,7 @@ def format_summary(result: Result, name: str | None, district: str) -> str:
         for n, item in enumerate(result.items, 1):
             mark = "（估算）" if item.estimate else ""
             lines.append(f"{n}. 【{_when(item.start, item.due)}{mark}】{item.text}")
-            lines.append(f"   依据：通知 {item.ref}")
+            lines.append(f"   {citation(item.ref, kb)}")
             lines.append(f"   原因：{item.why}")
     return "\n".join(lines)
 
@@ -112,12 +113,13 @@ def run(args: argparse.Namespace) -> int:
     _ensure_utf8(sys.stderr)
     try:
         params = params_from(config_from(args))
+        kb = default_kb()
         today = _today(getattr(args, "today", None))
         profile = load_profile_file(args.profile, today)
         result = evaluate(profile, today, params)
         if getattr(args, "ics", None):
             try:
-                Path(args.ics).write_bytes(to_ics(result, profile))
+                Path(args.ics).write_bytes(to_ics(result, profile, kb))
             except OSError as exc:
                 raise CheckError("--ics", f"无法写入“{args.ics}”（{exc.strerror or exc}）") from None
     except ProfileError as exc:
@@ -133,5 +135,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result_to_dict(result), ensure_ascii=False, indent=2))
     else:
-        print(format_summary(result, profile.name, profile.district))
+        print(format_summary(result, profile.name, profile.district, kb))
     return 0

@@ -33,7 +33,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_kb(args) -> int:
-    from knowledge.loader import load
+    from knowledge.loader import citation, load
 
     kb = load(args.data) if args.data else load()
     if args.kb_command == "check":
@@ -49,7 +49,7 @@ def cmd_kb(args) -> int:
     entry = kb.entry(args.ref)
     if entry is None:
         return fail(f"没有条款“{quote(args.ref)}”。可用的条款编号：{', '.join(e.ref for e in kb.entries)}")
-    print(f"第 {entry.ref} 条 · {entry.title}\n通知 {entry.cite}\n\n原文：\n{entry.text}\n\n解读：\n{entry.answer}")
+    print(f"{entry.title}\n{citation(entry.ref, kb)}（编号 {entry.ref}）\n\n原文：\n{entry.text}\n\n解读：\n{entry.answer}")
     return 0
 
 

@@ -8,7 +8,7 @@ import json
 import jinja2
 
 from knowledge.clock import ZONE
-from knowledge.loader import KnowledgeBase, cite_for
+from knowledge.loader import KnowledgeBase
 from knowledge.workdays import is_covered, is_working_day, last_working_day_on_or_before
 
 TITLES = {
@@ -42,7 +42,7 @@ def make_renderer(env: jinja2.Environment, kb: KnowledgeBase, calendar=None):
         due = dt.date.fromisoformat(row["due"]) if row.get("due") else None
         values = {"title": TITLES.get(row["kind"], row["kind"]), "text": item.get("text", ""),
                   "occasion": row["occasion"], "ref": row["ref"],
-                  "cite": cite_for(row["ref"].split("/")[0], kb.headings, ""),
+                  "kb": kb,
                   "today_cn": cn(today), "due_cn": cn(due) if due else "", "weekday": weekday(due) if due else "",
                   "days_left": (due - today).days if due and due >= today else None,
                   "rest_day": "", "last_working_cn": "", "last_working_weekday": "",
