@@ -19,32 +19,17 @@ from icalendar import Alarm, Calendar, Event
 from knowledge.loader import KnowledgeBase, citation, default_kb
 from knowledge.profile import TIER_NAMES, Profile
 from knowledge.rules import Item, Result
+from knowledge.wording import kind_name
 
 PRODID = "-//tiedui-zhushou//rules engine//ZH"
 UID_DOMAIN = "tiedui-zhushou"
 ALARM_BEFORE = timedelta(days=7)
 
-SUMMARIES = {
-    "annual_update": "年度信息更新截止",
-    "key_monitoring": "重点监测：务必按时更新信息",
-    "cancelled": "称号取消认定",
-    "change_filing": "更名/迁移变更申请截止",
-    "major_change_report": "重大变化情况报告截止",
-    "reapply_ban": "可再次申报梯队企业称号",
-    "reapply_allowed": "可再次申报梯队企业称号",
-    "expiry_review": "资质到期复核",
-    "giant_window": "“小巨人”申报窗口",
-    "not_eligible": "暂不具备“小巨人”申报条件",
-    "innovative_cycle": "创新型中小企业本月申报截止",
-    "application_policy": "专精特新中小企业申报政策",
-    "application_closed": "专精特新中小企业申报模块关闭至",
-    "certificate": "可申领电子证书",
-}
 
 
 def summary(item: Item) -> str:
     """Short Chinese title of the event."""
-    text = SUMMARIES.get(item.kind, item.kind)
+    text = kind_name(item.kind)
     if item.tier is not None and item.kind in ("annual_update", "expiry_review", "certificate"):
         text += f"（{TIER_NAMES[item.tier]}）"
     if item.estimate:

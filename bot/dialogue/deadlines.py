@@ -9,6 +9,7 @@ from bot.dialogue.messages import Button, Document, Incoming, Reply
 from knowledge.ics import to_ics
 from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
 from knowledge.rules import evaluate
+from knowledge.wording import kind_name
 
 if TYPE_CHECKING:
     from bot.dialogue.core import Dialogue
@@ -41,7 +42,8 @@ class Deadlines:
             if item.start and item.due and item.start != item.due:
                 when = f"{item.start.isoformat()} 至 {item.due.isoformat()}"
             else:
-                when = (item.due or item.start).isoformat() if (item.due or item.start) else "—"
+                # An undated item (a status, a permission) is headed by what it is, not by a dash.
+                when = (item.due or item.start).isoformat() if (item.due or item.start) else kind_name(item.kind)
             items.append({"when": when, "text": item.text, "ref": item.ref, "why": item.why,
                           "estimate": item.estimate})
         body = self.d.render("deadlines.html", today=self.d.today().isoformat(),

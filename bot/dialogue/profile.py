@@ -74,6 +74,12 @@ class ProfileFlow:
         draft = {"titles": [], "updates": [], "changes": [], "incidents": [], "plans": [], "_editing": None}
         return self._goto(msg, "district", draft, intro="好的，我们来填写企业档案（随时发送 /cancel 退出，不会保存）。")
 
+    def resume(self, msg: Incoming) -> list[Reply]:
+        """The current step again, for a channel that lost the last prompt (a restarted console)."""
+        state, draft = self.store.get_conversation(msg.chat_id)
+        intro = "继续填写企业档案（发送 /cancel 退出，不会保存）。"
+        return [self._summary(draft, intro=intro) if state == "confirm" else self._prompt(state, draft, intro=intro)]
+
     def cancel(self, msg: Incoming) -> list[Reply]:
         if not self.active(msg.chat_id):
             return [Reply("当前没有进行中的操作。")]

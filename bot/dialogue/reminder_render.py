@@ -9,19 +9,9 @@ import jinja2
 
 from knowledge.clock import ZONE
 from knowledge.loader import KnowledgeBase
+from knowledge.wording import kind_name
 from knowledge.workdays import is_covered, is_working_day, last_working_day_on_or_before
 
-TITLES = {
-    "annual_update": "年度信息更新",
-    "change_filing": "更名/跨省迁移变更申请",
-    "major_change_report": "重大变化情况报告",
-    "expiry_review": "资质到期复核",
-    "giant_window": "国家专精特新“小巨人”申报",
-    "innovative_cycle": "创新型中小企业本月申报",
-    "application_closed": "专精特新中小企业申报模块关闭",
-    "certificate": "电子证书可以申领了",
-    "reapply_ban": "可以再次申报",
-}
 WEEKDAYS = "一二三四五六日"
 
 
@@ -40,7 +30,7 @@ def make_renderer(env: jinja2.Environment, kb: KnowledgeBase, calendar=None):
         item = json.loads(row["item"]) if isinstance(row["item"], str) else row["item"]
         today = now.astimezone(ZONE).date()
         due = dt.date.fromisoformat(row["due"]) if row.get("due") else None
-        values = {"title": TITLES.get(row["kind"], row["kind"]), "text": item.get("text", ""),
+        values = {"title": kind_name(row["kind"]), "text": item.get("text", ""),
                   "occasion": row["occasion"], "ref": row["ref"],
                   "kb": kb,
                   "today_cn": cn(today), "due_cn": cn(due) if due else "", "weekday": weekday(due) if due else "",

@@ -299,16 +299,26 @@ class StaffFlow:
                                          draft.get("template"), draft.get("text"), values, draft.get("window"))
             draft["id"] = bid
             self.store.put_conversation(msg.chat_id, msg.user_id, "bc_preview", draft)
-            preview, count, sample = self.broadcasts.preview(msg.user_id, bid)
-            head = (f"<b>预览</b>（第 {bid} 号通知，按一位真实收件企业生成）· 收件企业：{count} 家"
-                    + ("" if sample else "（目前没有符合条件的订阅企业）"))
-            rows = ((Button("发给自己测试", "bc:test"),), (Button("立即发送", "bc:send"), Button("定时发送", "bc:sched")),
-                    (Button("取消", "bc:cancel"),))
-            return [Reply(head), Reply(preview, rows)]
+            return self._preview(msg, bid)
         replies = self._guard(run)
         if "id" not in draft:
             self.store.clear_conversation(msg.chat_id)
         return replies
+
+    def _preview(self, msg: Incoming, bid: int) -> list[Reply]:
+        preview, count, sample = self.broadcasts.preview(msg.user_id, bid)
+        head = (f"<b>预览</b>（第 {bid} 号通知，按一位真实收件企业生成）· 收件企业：{count} 家"
+                + ("" if sample else "（目前没有符合条件的订阅企业）"))
+        rows = ((Button("发给自己测试", "bc:test"),), (Button("立即发送", "bc:send"), Button("定时发送", "bc:sched")),
+                (Button("取消", "bc:cancel"),))
+        return [Reply(head), Reply(preview, rows)]
+
+    def resume(self, msg: Incoming) -> list[Reply]:
+        """The current step again, for a channel that lost the last prompt (a restarted console)."""
+        state, draft = self.store.get_conversation(msg.chat_id)
+        if state == "bc_preview":
+            return self._guard(lambda: self._preview(msg, draft["id"]))
+        return [self._prompt(state, draft, "继续发布通知（发送 /cancel 退出）。")]
 
     def _send(self, msg: Incoming, bid: int) -> list[Reply]:
         count = self.broadcasts.send(msg.user_id, bid)
