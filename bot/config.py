@@ -22,6 +22,7 @@ from knowledge.text import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
+DEFAULT_DB_PATH = "data/bot.db"  # relative to the working directory; the only path that may create its folder
 
 
 class ConfigError(Exception):
@@ -38,7 +39,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("storage", "db_path", str, "data/bot.db", "SQLite file; env BOT_DB overrides"),
+    Setting("storage", "db_path", str, DEFAULT_DB_PATH, "SQLite file; env BOT_DB overrides"),
     Setting("matching", "answer_threshold", (int, float), 55.0, "score to answer outright"),
     Setting("matching", "suggest_threshold", (int, float), 35.0, "score to offer suggestions"),
     Setting("matching", "max_suggestions", int, 3, "suggestions at most"),

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import params_from
-from bot.cli.common import EXIT_BAD_INPUT, config_from
-from bot.config import ConfigError
+from bot.cli.common import EXIT_BAD_INPUT, add_config, config_from
 from knowledge.clock import SystemClock, today as today_of
 from knowledge.ics import to_ics
 from knowledge.loader import KnowledgeBase, citation, default_kb
@@ -44,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--today", metavar="YYYY-MM-DD", help="按哪一天计算（默认：北京时间今天）")
     parser.add_argument("--json", action="store_true", help="输出 JSON")
     parser.add_argument("--ics", metavar="FILE", help="把有日期的事项写成 iCalendar 文件")
-    parser.add_argument("--config", metavar="FILE", help="配置文件（默认：仓库中的 config.toml）")
+    add_config(parser)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -125,9 +124,6 @@ def run(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         where = "" if exc.field == str(Path(args.profile)) else f"（{args.profile}）"
         print(f"档案错误{where}：{exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ConfigError as exc:
-        print(f"配置错误：{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except CheckError as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from bot.cli.common import NOT_UTF8, read_lines
 from bot.dialogue.commands import Conversations
 from bot.dialogue.messages import Document, Incoming, Reply
 from delivery.telegram_html import html_to_text
@@ -71,12 +72,16 @@ def run_console(services, inp: TextIO | None = None, out: TextIO | None = None, 
     dialogue = services.dialogue
     choices = show(opening(dialogue), out, folder)
     print("（输入问题后回车；输入按钮前的数字可点选；/help 查看命令，/quit 退出）\n", file=out)
+    lines = read_lines(inp)
     while True:
         print("> ", end="", file=out, flush=True)
-        line = inp.readline()
-        if not line:  # end of input
+        line = next(lines, False)
+        if line is False:  # end of input
             print(file=out)
             return 0
+        if line is None:
+            print(f"{NOT_UTF8}\n", file=out)
+            continue
         text = line.strip()
         number = parse_int(text, 1, len(choices))
         if number is not None:
