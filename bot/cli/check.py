@@ -31,6 +31,10 @@ from knowledge.text import quote
 STATUS_NAMES = {"valid": "有效", "expired": "已到期", "cancelled": "已取消认定", "none": "无称号"}
 
 
+PROFILE_HELP = ("档案文件的格式（每个字段的含义和写法）见 README.md 的“The profile file”一节；"
+                "示例文件 examples/profile.json 是一家海淀区企业，可直接运行：check examples/profile.json")
+
+
 class CheckError(Exception):
     """Bad input to the check command: `where` names the argument, file or field."""
 
@@ -39,7 +43,7 @@ class CheckError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("profile", metavar="PROFILE", help="企业档案文件（.json 或 .toml）")
+    parser.add_argument("profile", metavar="PROFILE", help="企业档案文件（.json 或 .toml），示例：examples/profile.json")
     parser.add_argument("--today", metavar="YYYY-MM-DD", help="按哪一天计算（默认：北京时间今天）")
     parser.add_argument("--json", action="store_true", help="输出 JSON")
     parser.add_argument("--ics", metavar="FILE", help="把有日期的事项写成 iCalendar 文件")
@@ -50,7 +54,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `check` sub-command to an argparse sub-parsers object."""
     parser = subparsers.add_parser(
         "check", help="列出企业需要办理的事项、截止日期和依据",
-        description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。")
+        description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。",
+        epilog=PROFILE_HELP)
     add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
