@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from icalendar import Calendar
 
 from bot.app import build, open_store

@@ -12,30 +12,12 @@ from district.staff import REDEEM_FAILURES_MAX, NotAllowed, StaffError
 from district.templates import BroadcastError, parse_deadline, placeholders
 from knowledge.profile import ProfileError, parse_profile
 from reminders.plan import SettingsError, parse_hhmm
-from tests.fakebotapi import FakeBotAPI
+from tests.staff_bot import CHAOYANG_STAFF, bot, fake  # noqa: F401 - fixtures
 from tests.test_cli import run
-from tests.test_staff_e2e import ADMIN, OTHER, STAFF, StaffBot
+from tests.test_staff_e2e import ADMIN, OTHER, STAFF
 from tests.test_telegram_e2e import say
 
-CHAOYANG_STAFF = 9004
 MISSING = 102
-
-
-@pytest.fixture
-def fake():
-    with FakeBotAPI(accept_unknown_chats=True) as server:
-        for uid in (ADMIN, STAFF, OTHER, CHAOYANG_STAFF):
-            server.add_user(uid)
-        yield server
-
-
-@pytest.fixture
-async def bot(fake, tmp_path):
-    b = await StaffBot(fake, tmp_path / "bot.db").start()
-    b.services.staff.grant(ADMIN, STAFF, "海淀区")
-    b.services.staff.grant(ADMIN, CHAOYANG_STAFF, "朝阳区")
-    yield b
-    await b.stop()
 
 
 def haidian_broadcast(bot) -> int:

@@ -14,8 +14,9 @@ import pytest
 from bot.telegram.application import ERROR_TEXT
 from knowledge.text import ROW_ID_MAX, parse_int
 from tests.fakebotapi import FakeBotAPI
+from tests.staff_bot import bot, fake  # noqa: F401 - fixtures
 from tests.test_cli import run
-from tests.test_staff_e2e import ADMIN, OTHER, STAFF, StaffBot, enterprise
+from tests.test_staff_e2e import ADMIN, OTHER, STAFF, enterprise
 from tests.test_telegram_e2e import say
 
 HUGE = "99999999999999999999999"
@@ -44,21 +45,6 @@ HUGE = "99999999999999999999999"
 ], ids=lambda v: repr(v)[:20])
 def test_parse_int_takes_ascii_digits_in_range_only(text, lo, hi, expected):
     assert parse_int(text, lo, hi) == expected
-
-
-@pytest.fixture
-def fake():
-    with FakeBotAPI(accept_unknown_chats=True) as server:
-        for uid in (ADMIN, STAFF, OTHER):
-            server.add_user(uid)
-        yield server
-
-
-@pytest.fixture
-async def bot(fake, tmp_path):
-    b = await StaffBot(fake, tmp_path / "bot.db").start()
-    yield b
-    await b.stop()
 
 
 def audit_count(bot) -> int:

@@ -14,8 +14,8 @@ from district.broadcasts import MOST_RECIPIENTS, with_test_header
 from district.templates import BroadcastError
 from knowledge.profile import NAME_MAX, ProfileError, parse_profile
 from knowledge.text import utf16_len
-from tests.fakebotapi import FakeBotAPI
-from tests.test_staff_e2e import ADMIN, STAFF, StaffBot, enterprise
+from tests.staff_bot import bot, fake  # noqa: F401 - fixtures
+from tests.test_staff_e2e import STAFF, enterprise
 from tests.test_telegram_e2e import press, say
 
 TODAY = dt.date(2026, 11, 25)
@@ -34,22 +34,6 @@ def test_the_name_limit_counts_utf16_units(name, ok):
         with pytest.raises(ProfileError, match="企业名称过长") as exc:
             parse_profile(profile, TODAY)
         assert f"（{utf16_len(name)} 字）" in exc.value.message
-
-
-@pytest.fixture
-def fake():
-    with FakeBotAPI(accept_unknown_chats=True) as server:
-        for uid in (ADMIN, STAFF, 301):
-            server.add_user(uid)
-        yield server
-
-
-@pytest.fixture
-async def bot(fake, tmp_path):
-    b = await StaffBot(fake, tmp_path / "bot.db").start()
-    b.services.staff.grant(ADMIN, STAFF, "海淀区")
-    yield b
-    await b.stop()
 
 
 async def test_the_profile_wizard_refuses_a_name_of_100_emoji(fake, bot):
