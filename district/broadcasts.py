@@ -217,12 +217,14 @@ class BroadcastService:
         actor's reach get the same refusal, so ids cannot be probed; the audit keeps which."""
         if not self.staff.role(actor).is_staff:
             raise NotAllowed(REFUSE_NOT_STAFF)
-        with self.store.lock:
-            rows = list(self.store.db.query("select * from broadcasts where id = ?", [broadcast_id]))
-        if not rows or not self.staff.can_reach(actor, rows[0]["district"]):
-            note["why"] = "no such broadcast" if not rows else "outside the actor's reach"
+        try:
+            bc = self._get(broadcast_id)
+        except BroadcastError:
+            bc = None
+        if bc is None or not self.staff.can_reach(actor, bc["district"]):
+            note["why"] = "no such broadcast" if bc is None else "outside the actor's reach"
             raise NotAllowed(f"抱歉，找不到编号为 {broadcast_id} 的通知，或您无权查看。")
-        return _decode(rows[0])
+        return bc
 
     def check_length(self, body: str, values: Mapping[str, Any] | None = None) -> None:
         """Refuse, while it is being written, a body that would not fit one Telegram message for

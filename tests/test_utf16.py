@@ -6,6 +6,7 @@ the broadcast check and then failed at delivery with "Message is too long"."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -43,8 +44,8 @@ async def test_the_profile_wizard_refuses_a_name_of_100_emoji(fake, bot):
     assert "企业名称过长（200 字）" in again["plain_text"] and "跳过" in str(again.get("reply_markup"))
     [titles] = await say(fake, EMOJI * 50, user=301)
     assert "称号" in titles["plain_text"]
-    state, draft = bot.store.get_conversation(301)
-    assert (state, draft["name"]) == ("titles", EMOJI * 50)
+    [(state, draft)] = bot.store.db.execute("select state, draft from conversations").fetchall()
+    assert (state, json.loads(draft)["name"]) == ("titles", EMOJI * 50)
 
 
 CREATE = dict(district="海淀区", tiers=[], plans=[], template_id=None, values=None)
@@ -80,7 +81,7 @@ async def test_a_too_long_text_is_refused_as_it_is_typed_and_can_be_typed_again(
     await press(fake, menu, "自己撰写", user=STAFF)
     [err] = await say(fake, "{{ enterprise }}" + "a" * 3993, user=STAFF)
     assert "通知太长" in err["plain_text"]
-    assert bot.store.get_conversation(STAFF)[0] == "bc_text"
+    assert bot.store.db.execute("select state from conversations").fetchall() == [("bc_text",)]
     [tiers] = await say(fake, "{{ enterprise }}：请于月底前报送材料。", user=STAFF)
     assert any("持有" in b["text"] for row in tiers["reply_markup"]["inline_keyboard"] for b in row)
 
