@@ -71,6 +71,7 @@ def test_the_ics_button_writes_the_file_and_prints_its_path(tmp_path):
 
 
 def test_the_real_console_writes_the_ics_into_the_current_directory(tmp_path):
+    (tmp_path / "data").mkdir()
     store = open_store(tmp_path / "data" / "bot.db")   # the default database, relative to the directory
     store.put_profile(ME, HAIDIAN)
     store.close()

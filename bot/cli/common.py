@@ -167,13 +167,15 @@ def config_from(args) -> Config:
         raise ConfigError(f"--config：{exc}" if path else str(exc)) from None
 
 
-def check_db_path(config: Config) -> None:
+def prepare_db_path(config: Config) -> None:
     """A database whose directory does not exist is a mistake (a typo in BOT_DB), not a reason
-    to create directories; only the default data/bot.db may create its data/ folder."""
-    if config.db_path in (DEFAULT_DB_PATH, ":memory:"):
+    to create directories; only the default data/bot.db creates its data/ folder."""
+    if config.db_path == ":memory:":
         return
     folder = Path(config.db_path).parent
-    if not folder.is_dir():
+    if config.db_path == DEFAULT_DB_PATH:
+        folder.mkdir(exist_ok=True)
+    elif not folder.is_dir():
         raise ConfigError(f"数据库所在的目录不存在：{folder}（storage.db_path 或环境变量 BOT_DB 为 {config.db_path}）")
 
 
@@ -182,7 +184,7 @@ def services(args, with_store: bool = True, clock=None):
 
     config = config_from(args)
     if with_store:
-        check_db_path(config)
+        prepare_db_path(config)
     return build(config, channel="console", with_store=with_store, clock=clock)
 
 
