@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from knowledge.text import quote
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
+DEFAULT_DB_PATH = "data/bot.db"  # relative to the working directory; the only path that may create its folder
 
 
 class ConfigError(Exception):
@@ -41,7 +44,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("storage", "db_path", str, "data/bot.db", "SQLite file; env BOT_DB overrides"),
+    Setting("storage", "db_path", str, DEFAULT_DB_PATH, "SQLite file; env BOT_DB overrides"),
     Setting("matching", "answer_threshold", (int, float), 55.0, "score to answer outright"),
     Setting("matching", "suggest_threshold", (int, float), 35.0, "score to offer suggestions"),
     Setting("matching", "max_suggestions", int, 3, "suggestions at most"),
@@ -129,7 +132,7 @@ def _check_type(setting: Setting, value: Any) -> None:
     expected = setting.type if isinstance(setting.type, tuple) else (setting.type,)
     # bool is an int in Python; a TOML `true` for a number is still a mistake.
     if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
-        raise ConfigError(f"配置项 {setting.section}.{setting.key} 的类型不对：{value!r}",
+        raise ConfigError(f"配置项 {setting.section}.{setting.key} 的类型不对：{quote(repr(value))}",
                           f"{setting.section}.{setting.key}")
 
 
@@ -137,7 +140,7 @@ def _dates(section: str, key: str, values: list) -> frozenset[dt.date]:
     for i, v in enumerate(values):
         if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
             raise ConfigError(f"配置项 {section}.{key}[{i}] 只能填写 TOML 日期（如 2027-01-01，不加引号），"
-                              f"不能是 {v!r}", f"{section}.{key}[{i}]")
+                              f"不能是 {quote(repr(v))}", f"{section}.{key}[{i}]")
     return frozenset(values)
 
 
@@ -185,7 +188,7 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
             raise ConfigError(f"配置文件 {cfg_path}：{section} 应是一个表 [{section}]")
         for key in table:
             if (section, key) not in known:
-                raise ConfigError(f"配置文件 {cfg_path}：未知配置项 [{section}] {key}")
+                raise ConfigError(f"配置文件 {cfg_path}：未知配置项 [{quote(section)}] {quote(key)}")
 
     v: dict[tuple[str, str], Any] = {}
     for s in SETTINGS:

@@ -16,37 +16,20 @@ from datetime import datetime, time, timedelta, timezone
 
 from icalendar import Alarm, Calendar, Event
 
+from knowledge.loader import KnowledgeBase, citation, default_kb
 from knowledge.profile import TIER_NAMES, Profile
 from knowledge.rules import Item, Result
+from knowledge.wording import kind_name
 
 PRODID = "-//tiedui-zhushou//rules engine//ZH"
 UID_DOMAIN = "tiedui-zhushou"
 ALARM_BEFORE = timedelta(days=7)
 
-SUMMARIES = {
-    "annual_update": "年度信息更新截止",
-    "key_monitoring": "重点监测：务必按时更新信息",
-    "cancelled": "称号取消认定",
-    "change_filing": "更名/迁移变更申请截止",
-    "major_change_report": "重大变化情况报告截止",
-    "reapply_ban": "可再次申报梯队企业称号",
-    "reapply_allowed": "可再次申报梯队企业称号",
-    "expiry_review": "资质到期复核",
-    "giant_window": "“小巨人”申报窗口",
-    "not_eligible": "暂不具备“小巨人”申报条件",
-    "innovative_cycle": "创新型中小企业本月申报截止",
-    "application_policy": "专精特新中小企业申报政策",
-    "application_closed": "专精特新中小企业申报模块关闭至",
-    "certificate": "可申领电子证书",
-    "specialized_window": "专精特新中小企业申报",
-    "pending_review_list": "复核通过名单公告前称号依然有效",
-    "review_list": "复核通过名单已公告",
-}
 
 
 def summary(item: Item) -> str:
     """Short Chinese title of the event."""
-    text = SUMMARIES.get(item.kind, item.kind)
+    text = kind_name(item.kind)
     if item.tier is not None and item.kind in ("annual_update", "expiry_review", "certificate"):
         text += f"（{TIER_NAMES[item.tier]}）"
     if item.estimate:
@@ -62,8 +45,9 @@ def _uid(item: Item) -> str:
     return f"{item.kind}-{when.isoformat()}-{digest[:12]}@{UID_DOMAIN}"
 
 
-def to_ics(result: Result, profile: Profile) -> bytes:
-    """The dated items of `result` as an iCalendar file."""
+def to_ics(result: Result, profile: Profile, kb: KnowledgeBase | None = None) -> bytes:
+    """The dated items of `result` as an iCalendar file; `kb` words the citations (default: the notice)."""
+    kb = kb or default_kb()
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -88,7 +72,7 @@ def to_ics(result: Result, profile: Profile) -> bytes:
         event.add("dtstart", when)
         event.add("dtend", when + timedelta(days=1))
         event.add("summary", summary(item))
-        description = f"{item.text}\n{item.why}\n依据：通知 {item.ref}"
+        description = f"{item.text}\n{item.why}\n{citation(item.ref, kb)}"
         if item.start is not None and item.due is not None:
             description += f"\n时间：{item.start.isoformat()} 至 {item.due.isoformat()}"
         event.add("description", description)

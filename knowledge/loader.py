@@ -104,7 +104,7 @@ class Entry:
     dates: tuple[DateSpec, ...]
     tiers: frozenset[str]  # tiers the clause is about; all three unless the clause names fewer
     triggers: tuple[str, ...]  # phrases that name this clause directly (附件4, attachment 4)
-    cite: str  # where the clause stands in the notice, in words: 三、年度信息更新
+    cite: str  # where the clause stands in the notice, in words: 通知第三部分“年度信息更新”
     # Follow-up clauses only: the refs of the notice's clauses this one fills in or supersedes.
     fills: tuple[str, ...] = ()
     supersedes: tuple[str, ...] = ()
@@ -315,28 +315,46 @@ def _date_spec(r: _Reader, index: int, table: Any) -> DateSpec:
     return spec
 
 
-def cite_for(ref: str, headings: dict[str, str], text: str) -> str:
-    """The clause's place in words, e.g. 二、资质到期复核 第2项 or 一、申报流程（一）创新型中小企业 开头段."""
+def cite_for(ref: str, headings: dict[str, str], title: str = "", document: str = "通知") -> str:
+    """Where a ref stands in the notice, in words a reader can find it by:
+
+    0 → 通知开头; 3 → 通知第三部分“年度信息更新”; 4.1 → 通知第四部分“动态监测和管理”第1项;
+    1.1.0 → 通知第一部分“申报流程”之“（一）创新型中小企业”开头; att.2 with the title
+    “附件2：北京市创新型中小企业评价标准” → 通知附件2《北京市创新型中小企业评价标准》.
+    A paragraph below a heading is always 第N项, numbered in the notice or not, so the words
+    carry the ref's own numbers. A follow-up's clause is placed in its own document:
+    `document=""` gives 第二部分“到期复核时间”, to be read after the follow-up's title."""
     if ref == "0":
-        return "通知开头"
+        return f"{document}开头"
     if ref.startswith("att."):
-        return f"附件{ref.split('.')[1]}"
+        number = ref.split(".")[1]
+        name = title.partition("：")[2].strip()
+        return f"{document}附件{number}《{name}》" if name else f"{document}附件{number}"
     parts = ref.split(".")
-    label = headings.get(parts[0], parts[0])
-    depth = 1
-    if len(parts) >= 2 and ".".join(parts[:2]) in headings:
-        label += headings[".".join(parts[:2])]
-        depth = 2
-    rest = parts[depth:]
+    numeral, _, name = headings.get(parts[0], parts[0]).partition("、")
+    label = f"{document}第{numeral}部分“{name}”" if name else f"{document}“{numeral}”"
+    rest = parts[1:]
+    if rest and ".".join(parts[:2]) in headings:
+        # Quotation marks inside quotation marks become single ones: “（三）专精特新‘小巨人’企业”.
+        inner = headings[".".join(parts[:2])].replace("“", "‘").replace("”", "’")
+        label += f"之“{inner}”"
+        rest = rest[1:]
     if rest:
-        n = rest[0]
-        if n == "0":
-            label += " 开头段"
-        elif re.match(rf"^{n}[.．]", text):
-            label += f" 第{n}项"
-        else:
-            label += f" 第{n}段"
+        label += "开头" if rest[0] == "0" else f"第{rest[0]}项"
     return label
+
+
+def citation(ref: str, kb: KnowledgeBase) -> str:
+    """The citation line every channel shows under what it says: 依据：通知第三部分“年度信息更新”.
+
+    The one place a citation is worded: answers, the clause view, /deadlines, reminders, `check`
+    and the .ics file all call it. A ref that is a heading rather than a clause (the rules
+    engine's 1.1) is worded from the headings; refs joined by “/” are cited one after another."""
+    places = []
+    for part in ref.split("/"):
+        entry = kb.by_ref.get(part)
+        places.append(entry.cite if entry is not None else cite_for(part, kb.headings))
+    return "依据：" + "；".join(places)
 
 
 def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: dict[str, Link],
@@ -375,12 +393,13 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
             if ref_ not in allowed:
                 raise r.fail(relation, f"{ref_!r} is not among the follow-up's {relation} "
                                        f"({', '.join(allowed) or 'none'})")
+    title = r.str("title")
     return Entry(
-        id=eid, ref=ref, title=r.str("title"), text=text, answer=r.str("answer"),
+        id=eid, ref=ref, title=title, text=text, answer=r.str("answer"),
         questions=r.str_list("questions", 5 if not ref.startswith("att.") else 3),
         keywords=r.str_list("keywords", 3), related=r.str_list("related"), links=link_keys,
         dates=tuple(_date_spec(r, i, t) for i, t in enumerate(raw_dates)),
-        tiers=frozenset(tiers), triggers=r.str_list("triggers"), cite=cite_for(ref, headings, text),
+        tiers=frozenset(tiers), triggers=r.str_list("triggers"), cite=cite_for(ref, headings, title, "通知" if amends is None else ""),
         fills=own.get("fills", ()), supersedes=own.get("supersedes", ()),
     )
 

@@ -26,7 +26,8 @@ Decisions on points the issue leaves open:
   and also `application.submitted`: they are facts that have already happened.
 - `updates` are integers (a 4-digit string is accepted too); a year after `today`'s year is
   refused; duplicates are dropped and the years kept sorted.
-- `name` is one line of at most 100 characters (no line breaks or control characters).
+- `name` is one line of at most 100 UTF-16 units, as Telegram counts (an emoji is 2), with no line
+  breaks or control characters.
 - District names are the full official names of meta.toml's `[[districts]]` (`DISTRICTS`, read
   from the knowledge base); surrounding spaces are trimmed, nothing else is guessed (朝阳 is not
   朝阳区).
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from knowledge.loader import default_kb
+from knowledge.text import quote, utf16_len
 from knowledge.wording import TIER_NAMES, TIER_RANK, TIERS  # noqa: F401 - re-exported for the profile's users
 
 CHANGE_KINDS: tuple[str, ...] = ("rename", "relocation", "merger", "restructuring")
@@ -153,7 +155,7 @@ def _check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> 
     for key in data:
         if key not in allowed:
             field = f"{where}.{key}" if where else str(key)
-            raise ProfileError(field, f"未知字段“{key}”，可用字段：{'、'.join(allowed)}")
+            raise ProfileError(field, f"未知字段“{quote(key)}”，可用字段：{'、'.join(allowed)}")
 
 
 def _mapping(value: Any, field: str) -> Mapping[str, Any]:
@@ -182,7 +184,7 @@ def _tables(data: Mapping[str, Any], key: str, keys: tuple[str, ...]) -> Iterato
 def _choice(value: Any, field: str, choices: tuple[str, ...], what: str) -> str:
     if not isinstance(value, str) or value.strip() not in choices:
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-        raise ProfileError(field, f"未知的{what}“{shown}”，可选：{'、'.join(choices)}")
+        raise ProfileError(field, f"未知的{what}“{quote(shown)}”，可选：{'、'.join(choices)}")
     return value.strip()
 
 
@@ -194,15 +196,15 @@ def _date(value: Any, field: str, today: date | None) -> date:
     elif isinstance(value, str):
         text = value.strip()
         if not _ISO_DATE.match(text):
-            raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式")
+            raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式")
         try:
             parsed = date.fromisoformat(text)
         except ValueError:
-            raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式") from None
+            raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式") from None
     elif value is None:
         raise ProfileError(field, "缺少日期，请用 YYYY-MM-DD 格式")
     else:
-        raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式")
+        raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式")
     if today is not None and parsed > today:
         raise ProfileError(field, f"日期“{_iso(parsed)}”晚于今天（{_iso(today)}），只能填写已经发生的日期")
     return parsed
@@ -212,7 +214,7 @@ def _bool(value: Any, field: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ProfileError(field, f"应为 true 或 false，而不是“{value}”")
+        raise ProfileError(field, f"应为 true 或 false，而不是“{quote(value)}”")
     return value
 
 
@@ -224,14 +226,28 @@ def _required(entry: Mapping[str, Any], key: str, where: str) -> Any:
 
 def _year(value: Any, field: str, today: date) -> int:
     if isinstance(value, bool):
-        raise ProfileError(field, f"年份无效“{value}”，请写四位数年份，如 2025")
+        raise ProfileError(field, f"年份无效“{quote(value)}”，请写四位数年份，如 2025")
     if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
         value = int(value.strip())
     if not isinstance(value, int) or not 1990 <= value <= 9999:
-        raise ProfileError(field, f"年份无效“{value}”，请写四位数年份，如 2025")
+        raise ProfileError(field, f"年份无效“{quote(value)}”，请写四位数年份，如 2025")
     if value > today.year:
         raise ProfileError(field, f"年份 {value} 晚于今年（{today.year}），只能填写已经完成更新的年份")
     return value
+
+
+def check_name(name: Any) -> str | None:
+    """The enterprise name as stored (None when blank); ProfileError when it is not one line of
+    at most NAME_MAX UTF-16 units — Telegram's unit, so that a name of emoji cannot make an
+    announcement longer than its length check allowed."""
+    if not isinstance(name, str):
+        raise ProfileError("name", "应为文字")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in name):
+        raise ProfileError("name", "企业名称应为一行文字，不能含换行或控制字符")
+    size = utf16_len(name)
+    if size > NAME_MAX:
+        raise ProfileError("name", f"企业名称过长（{size} 字），最多 {NAME_MAX} 字（表情符号等按 2 字计）")
+    return name.strip() or None
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -295,13 +311,7 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
 
     name = data.get("name")
     if name is not None:
-        if not isinstance(name, str):
-            raise ProfileError("name", "应为文字")
-        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-            raise ProfileError("name", "企业名称应为一行文字，不能含换行或控制字符")
-        if len(name) > NAME_MAX:
-            raise ProfileError("name", f"企业名称过长（{len(name)} 字），最多 {NAME_MAX} 字")
-        name = name.strip() or None
+        name = check_name(name)
 
     return Profile(
         district=district,

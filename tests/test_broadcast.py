@@ -528,5 +528,7 @@ def test_staff_of_another_district_cannot_touch_a_broadcast_and_it_is_audited(wo
 
 
 def test_an_unknown_broadcast_is_a_clear_error(world):
-    with pytest.raises(BroadcastError, match="找不到编号为 999 的通知"):
+    with pytest.raises(NotAllowed, match="找不到编号为 999 的通知"):
         world.bc.preview(ADMIN, 999)
+    row = world.audit()[-1]
+    assert (row["action"], row["allowed"]) == ("broadcast_preview", 0) and "no such broadcast" in row["detail"]

@@ -79,7 +79,7 @@ def test_amendments_say_which_follow_up_clause_fills_in_or_supersedes_a_clause(k
 
 def test_a_follow_up_clause_is_found_by_id_with_its_follow_up(kb):
     followup, entry = kb.followup_entry("test-giant-2026-review")
-    assert followup.id == "test-giant-2026" and entry.ref == "2" and entry.cite == "二、到期复核时间"
+    assert followup.id == "test-giant-2026" and entry.ref == "2" and entry.cite == "第二部分“到期复核时间”"
     assert entry.fills == ("2.2",) and "5月31日" in entry.text
     assert kb.followup_entry("annual-update") is None  # the notice's own clauses stay in kb.entries
     assert kb.entry("test-giant-2026-review") is None

@@ -85,7 +85,7 @@ async def test_the_annual_update_is_reminded_at_each_lead_and_not_a_minute_befor
             assert await w.tick(when - dt.timedelta(minutes=1)) == [], f"early before the {lead}-day lead"
             [msg] = await w.tick(when)
             assert f"还有 {lead} 天" in msg["plain_text"] and "年度信息更新" in msg["plain_text"]
-            assert "2027年5月31日" in msg["plain_text"] and "依据：通知 三、年度信息更新" in msg["plain_text"]
+            assert "2027年5月31日" in msg["plain_text"] and "依据：通知第三部分“年度信息更新”" in msg["plain_text"]
             labels = [b["text"] for row in msg["reply_markup"]["inline_keyboard"] for b in row]
             assert labels == ["✅ 已完成", "⏰ 稍后提醒", "详情"]
         assert await w.tick(at(2027, 5, 31, 12)) == []

@@ -119,7 +119,7 @@ class Questions:
         entries = self.kb.in_chapter(arg)
         if not entries:
             return [Reply("没有这个章节。发送 /topics 重新浏览。")]
-        rows = tuple((Button(f"{e.ref} {e.title}", f"a:{e.id}"),) for e in entries)
+        rows = tuple((Button(e.title, f"a:{e.id}"),) for e in entries)
         rows += ((Button("« 返回章节列表", "t:"),),)
         return [Reply(self.d.render("topics.html", chapter=arg, heading=self.kb.headings.get(arg, arg)),
                       rows, edit=True)]
