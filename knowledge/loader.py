@@ -85,6 +85,9 @@ class Entry:
     tiers: frozenset[str]  # tiers the clause is about; all three unless the clause names fewer
     triggers: tuple[str, ...]  # phrases that name this clause directly (附件4, attachment 4)
     cite: str  # where the clause stands in the notice, in words: 三、年度信息更新
+    # Verbatim strings of `text` (dates, numbers, bodies, deadlines, consequences, legal effects)
+    # that `answer` must repeat word for word; a test holds both texts to them.
+    facts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,7 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
     if not ID_RE.match(eid):
         raise r.fail("id", "must be lowercase letters, digits and hyphens")
     r.unknown({"id", "ref", "title", "text", "answer", "questions", "keywords", "related", "links", "dates",
-               "tiers", "triggers"})
+               "tiers", "triggers", "facts"})
     tiers = r.str_list("tiers") or TIERS
     for t in tiers:
         if t not in TIERS:
@@ -283,6 +286,7 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
         keywords=r.str_list("keywords", 3), related=r.str_list("related"), links=link_keys,
         dates=tuple(_date_spec(r, i, t) for i, t in enumerate(raw_dates)),
         tiers=frozenset(tiers), triggers=r.str_list("triggers"), cite=cite_for(ref, headings, text),
+        facts=r.str_list("facts"),
     )
 
 

@@ -1,7 +1,8 @@
 """Bring a question into one form before matching: Simplified, half-width, no punctuation.
 
-Traditional characters are converted with zhconv; full-width letters and digits are folded by
-NFKC; punctuation, symbols, emoji and control characters become spaces; colloquial, English and
+Traditional Chinese is converted with OpenCC's `tw2sp` (phrase level, with Taiwan vocabulary:
+資訊 → 信息, 軟體 → 软件 — a character-by-character converter gives 资讯, 软体, words the notice never
+uses); full-width letters and digits are folded by NFKC; punctuation, symbols, emoji and control characters become spaces; colloquial, English and
 misspelt words are rewritten to the notice's own terms from `synonyms.toml`.
 """
 
@@ -10,8 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import zhconv
+import opencc
 
+_TW2SP = opencc.OpenCC("tw2sp")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKEN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z]+|\d+")
 
@@ -24,9 +26,10 @@ def _is_noise(ch: str) -> bool:
 def clean(text: str) -> str:
     """NFKC, lowercase, Traditional→Simplified, punctuation/emoji/control characters → single spaces."""
     text = unicodedata.normalize("NFKC", text).lower()
-    if _CJK_RE.search(text):
-        text = zhconv.convert(text, "zh-cn")
+    # Noise goes first: OpenCC reads a C string, and a NUL would end the text there.
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
+    if _CJK_RE.search(text):
+        text = _TW2SP.convert(text)
     text = _LATIN_WORD_RE.sub(lambda m: _stem(m.group(0)), text.replace("-", " "))
     return " ".join(text.split())
 
