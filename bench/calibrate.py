@@ -62,11 +62,11 @@ def prepare(matcher: Matcher, questions: list[Labelled]) -> list[Prepared]:
     return out
 
 
-def grid() -> list[Tuning]:
+def grid(learned: tuple[float, ...] = (0.0, 0.2, 0.4)) -> list[Tuning]:
     base = Tuning()
     out = []
     for wc, we, wk, wn, wl, whole, margin in itertools.product(
-            (0.4, 0.5, 0.6), (0.1, 0.2, 0.3), (0.1, 0.2), (0.1, 0.2, 0.3), (0.0, 0.2, 0.4), (0.9, 1.0),
+            (0.4, 0.5, 0.6), (0.1, 0.2, 0.3), (0.1, 0.2), (0.1, 0.2, 0.3), learned, (0.9, 1.0),
             (0.0, 2.0)):
         out.append(replace(base, w_coverage=wc, w_example=we, w_keyword=wk, w_neighbour=wn, w_learned=wl,
                            whole_weight=whole, min_margin=margin))
@@ -128,8 +128,9 @@ def outcome(matcher: Matcher, row: Prepared, tuning: Tuning, threshold: float) -
     return Outcome(tuple(m.entry.ref for m in answered), (), "\n".join(m.answer_text() for m in answered))
 
 
-def cross_validate(matcher: Matcher, rows: list[Prepared], folds: int = FOLDS, seed: int = SEED):
-    tunings = grid()
+def cross_validate(matcher: Matcher, rows: list[Prepared], folds: int = FOLDS, seed: int = SEED,
+                   learned: bool = True):
+    tunings = grid() if learned else grid((0.0,))
     table = [decide_all(matcher, rows, t) for t in tunings]
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
@@ -155,13 +156,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.calibrate")
     ap.add_argument("--folds", type=int, default=FOLDS)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--no-learned", action="store_true", help="without the learned signal (w_learned = 0), "
+                                                              "to see whether it earns its place")
     ap.add_argument("--misses", action="store_true", help="list the labelled questions the cross-validated "
                                                           "matcher got wrong (never the held-out ones)")
     args = ap.parse_args(argv)
     kb = default_kb()
     matcher = Matcher(kb, 0, 0)
     rows = prepare(matcher, everything_labelled())
-    report, chosen, (tuning, threshold) = cross_validate(matcher, rows, args.folds, args.seed)
+    report, chosen, (tuning, threshold) = cross_validate(matcher, rows, args.folds, args.seed,
+                                                                not args.no_learned)
     print(f"labelled questions: {len(rows)} ({', '.join(p.name for p in labelled_sets())})")
     for k, (t, th) in enumerate(chosen):
         print(f"fold {k}: threshold {th}, {describe(t)}")

@@ -41,6 +41,11 @@ TRIGGER_BONUS = 30.0  # a question that names the clause (附件4) is about that
 # Idf weight of asked words a later answer sentence must add to the first to lead the reply
 # (about two distinctive words: 累计 两次).
 LEAD_MIN_WEIGHT = 5.0
+# A second question of a message must say this much on its own (Chinese characters plus Latin
+# words): a short follow-on (交到哪里？ 大概什么时间？) leans on the first question and, read
+# alone, lands on some other clause.
+SECOND_MIN_UNITS = 8
+_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[a-z]+")
 # Normalised words that name a tier ("" = the programme as a whole, not one tier), longest first.
 TIER_WORDS = (("专精特新梯队", ""), ("小巨人", "little_giant"), ("专精特新中小企业", "specialized"),
               ("创新型中小企业", "innovative"), ("创新型", "innovative"))
@@ -58,7 +63,7 @@ _NEXT_QUESTION_RE = re.compile(r"另外|此外|还有就是|还有|顺便问一�
 
 # Small talk: a message made only of these (and filler) gets a friendly reply, never a clause.
 SMALLTALK = (
-    ("identity", r"你是谁|你是什么|你叫什么名字|你叫什么|你能做什么|你会做什么|你会什么|你能干什么|你是机器人吗|你是人工还是机器人|"
+    ("identity", r"你是谁开发的|谁开发的你|你是谁做的|谁开发的|你是谁|你是什么|你叫什么名字|你叫什么|你能做什么|你会做什么|你会什么|你能干什么|你是机器人吗|你是人工还是机器人|"
                  r"who are you|what are you|what can you do|are you a bot|are you a robot"),
     ("thanks", r"谢谢你|谢谢您|谢谢|多谢|感谢|谢了|辛苦了|thank you|thanks|thank|thx|ty"),
     ("bye", r"再见|拜拜|回见|下次再聊|goodbye|bye|see you"),
@@ -136,10 +141,10 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.5
+    w_coverage: float = 0.6
     w_example: float = 0.3
     w_keyword: float = 0.1
-    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
+    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
     w_learned: float = 0.4       # probability from the linear model over character n-grams
     min_margin: float = 2.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
@@ -496,13 +501,19 @@ def combine(whole: Match, parts: list[tuple[Match, float]], tuning: Tuning, thre
     for m, first_score in parts:
         if m.entry is None or any(f.entry.id == m.entry.id for f in found):
             continue
-        if found and (m.score < threshold + tuning.second_extra or m.score - first_score < tuning.second_gap):
+        if found and (m.score < threshold + tuning.second_extra or m.score - first_score < tuning.second_gap
+                      or _units(m.question) < SECOND_MIN_UNITS):
             continue
         found.append(m)
     if not found:
         return [whole]
     more = len(found) > 2
     return [replace(m, more=more) for m in found[:2]]
+
+
+def _units(text: str) -> int:
+    """Chinese characters plus Latin words: how much a question says."""
+    return len(_UNIT_RE.findall(clean(text)))
 
 
 def _top_two(scores: list[float]) -> tuple[int, int | None]:
