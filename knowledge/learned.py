@@ -85,6 +85,7 @@ class LinearModel:
         f = [(self.index[k], v) for k, v in features(norm).items() if k in self.index]
         if not f:
             return [0.0] * self.classes
-        z = self.bias + sum(self.weights[i] * v for i, v in f)
+        rows, vals = zip(*f)
+        z = self.bias + np.asarray(vals) @ self.weights[list(rows)]
         z = np.exp(z - z.max())
         return (z / z.sum()).tolist()

@@ -260,6 +260,7 @@ class Matcher:
         self.max_suggestions = max_suggestions
         self.synonyms = Synonyms(kb.synonyms)
         self.entries = kb.entries
+        self._position = {e.id: i for i, e in enumerate(self.entries)}
 
         docs: list[Counter] = []
         self._keywords: list[list[str]] = []
@@ -296,6 +297,10 @@ class Matcher:
                                for e in self.entries]
         self._oos_index = [(name, [self._parts(t) for t in terms], [self._parts(u) for u in unless])
                            for name, terms, unless in kb.out_of_scope]
+        words = {(cjk, w) for _, terms, unless in self._oos_index for t in (*terms, *unless) for cjk, w in t}
+        self._oos_cjk = {w for cjk, w in words if cjk}
+        self._oos_latin = {w for cjk, w in words if not cjk}
+        self._oos_lengths = sorted({len(w) for w in self._oos_cjk})
         self.model = LinearModel.train([(self.normalize(q), i) for i, e in enumerate(self.entries)
                                         for q in (*e.questions, e.title)], n)
 
@@ -307,13 +312,30 @@ class Matcher:
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
 
-    def _parts(self, term: str) -> tuple[str, ...]:
-        """An out-of-scope term: words joined by & must all be present; each word is kept both
-        as written and normalised (so 改名 also finds 更名)."""
-        return tuple(p for p in (clean(x) for x in term.split("&")) if p)
+    def _parts(self, term: str) -> tuple[tuple[bool, str], ...]:
+        """An out-of-scope term: words joined by & must all be present. Each word is (Chinese?,
+        the word cleaned), ready for `_has`; it is looked for as written and normalised (so 改名
+        also finds 更名)."""
+        out = []
+        for word in (clean(x) for x in term.split("&")):
+            if word:
+                cjk = is_cjk(word[:1])
+                out.append((cjk, word.replace(" ", "") if cjk else f" {word} "))
+        return tuple(out)
 
-    def _has(self, cleaned: str, norm: str, parts: tuple[str, ...]) -> bool:
-        return all(_contains(cleaned, p) or _contains(norm, p) for p in parts)
+    def _present(self, cleaned: str, norm: str) -> set[str]:
+        """Which out-of-scope words the text holds, as written or normalised: every substring of
+        the lengths those words have is looked up once, instead of scanning for each word."""
+        found: set[str] = set()
+        for text in (cleaned.replace(" ", ""), norm.replace(" ", "")):
+            for i in range(len(text)):
+                for n in self._oos_lengths:
+                    piece = text[i:i + n]
+                    if piece in self._oos_cjk:
+                        found.add(piece)
+        padded = f" {cleaned} {norm} "
+        found.update(w for w in self._oos_latin if w in padded)
+        return found
 
     def _query_weights(self, norm: str) -> dict[str, float]:
         weights: dict[str, float] = {}
@@ -326,9 +348,12 @@ class Matcher:
 
     def out_of_scope(self, cleaned: str, norm: str) -> str | None:
         """The uncovered topic the question is about, unless it also names what makes it covered."""
+        present = self._present(cleaned, norm)
+        if not present:
+            return None
         for name, terms, unless in self._oos_index:
-            if any(self._has(cleaned, norm, t) for t in terms):
-                if not any(self._has(cleaned, norm, u) for u in unless):
+            if any(all(w in present for _, w in t) for t in terms):
+                if not any(all(w in present for _, w in u) for u in unless):
                     return name
         return None
 
@@ -342,9 +367,9 @@ class Matcher:
                 squashed = squashed.replace(word, "")
         return frozenset(named - {""})
 
-    def signals(self, norm: str) -> Signals:
+    def signals(self, norm: str, weights: dict[str, float] | None = None) -> Signals:
         n = len(self.entries)
-        weights = self._query_weights(norm)
+        weights = self._query_weights(norm) if weights is None else weights
         total = sum(weights.values())
         squashed = norm.replace(" ", "")
         if total <= 0 or not squashed:
@@ -411,7 +436,8 @@ class Matcher:
             return Analysis(question, smalltalk=kind)
         stripped = _LEADING_GREETING_RE.sub("", clean(question)) or clean(question)
         norm = " ".join(self.synonyms.apply(stripped).split())
-        if not norm or not self._query_weights(norm):
+        weights = self._query_weights(norm) if norm else {}
+        if not weights:
             return Analysis(question, empty=not norm)
         focus_text = focus_of(question)
         f_clean = clean(focus_text) if focus_text != question else stripped
@@ -421,9 +447,10 @@ class Matcher:
             return Analysis(question, topic=topic)
         named = self.tiers_named(norm)
         tier_ok = tuple(not named or bool(named & e.tiers) for e in self.entries)
-        f_weights = self._query_weights(f_norm) or self._query_weights(norm)
-        focus = self.signals(f_norm) if f_norm != norm and self._query_weights(f_norm) else None
-        return Analysis(question, whole=self.signals(norm), focus=focus, tier_ok=tier_ok,
+        f_weights = self._query_weights(f_norm) if f_norm != norm else weights
+        focus = self.signals(f_norm, f_weights) if f_norm != norm and f_weights else None
+        f_weights = f_weights or weights
+        return Analysis(question, whole=self.signals(norm, weights), focus=focus, tier_ok=tier_ok,
                         info=sum(f_weights.values()), focus_tokens=f_weights)
 
     def candidate(self, analysis: Analysis, tuning: Tuning) -> tuple[str | None, float, bool]:
@@ -431,33 +458,39 @@ class Matcher:
         if analysis.whole is None:
             return None, 0.0, False
         scores = self.scores(analysis, tuning)
+        best, top, ok = self._best(analysis, scores, tuning)
+        return self.entries[best].ref, top, ok
+
+    def _best(self, analysis: Analysis, scores: list[float], tuning: Tuning) -> tuple[int, float, bool]:
         best, second = _top_two(scores)
         top = scores[best]
         margin = top - (scores[second] if second is not None else 0.0)
         vague = analysis.info < tuning.empty_info or (analysis.info < tuning.vague_info and margin < tuning.vague_margin)
-        return self.entries[best].ref, top, margin >= tuning.min_margin and not vague
+        return best, top, margin >= tuning.min_margin and not vague
 
     def decide(self, analysis: Analysis, tuning: Tuning | None = None, threshold: float | None = None) -> Match:
+        return self._decide(analysis, tuning, threshold)[0]
+
+    def _decide(self, analysis: Analysis, tuning: Tuning | None, threshold: float | None
+                ) -> tuple[Match, list[float] | None]:
         tuning = tuning or self.tuning
         threshold = self.answer_threshold if threshold is None else threshold
         q = analysis.question
         if analysis.smalltalk:
-            return Match(q, None, 0.0, smalltalk=analysis.smalltalk)
+            return Match(q, None, 0.0, smalltalk=analysis.smalltalk), None
         if analysis.topic:
-            return Match(q, None, 0.0, out_of_scope=analysis.topic)
+            return Match(q, None, 0.0, out_of_scope=analysis.topic), None
         if analysis.whole is None:
-            return Match(q, None, 0.0, empty=analysis.empty)
+            return Match(q, None, 0.0, empty=analysis.empty), None
         scores = self.scores(analysis, tuning)
-        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
-        _, top, ok = self.candidate(analysis, tuning)
+        best, top, ok = self._best(analysis, scores, tuning)
         if top >= threshold and ok:
-            best = ranked[0]
-            return Match(q, self.entries[best], round(top, 1), lead=self._lead(best, analysis))
-        vague = not ok
-        floor = self.suggest_threshold if not vague else min(self.suggest_threshold, top - 15)
+            return Match(q, self.entries[best], round(top, 1), lead=self._lead(best, analysis)), scores
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        floor = self.suggest_threshold if ok else min(self.suggest_threshold, top - 15)
         suggestions = tuple(Suggestion(self.entries[i], round(scores[i], 1)) for i in ranked
                             if scores[i] >= floor and scores[i] > 0)[: self.max_suggestions]
-        return Match(q, None, round(top, 1), suggestions=suggestions)
+        return Match(q, None, round(top, 1), suggestions=suggestions), scores
 
     def match(self, question: str) -> Match:
         return self.decide(self.analyse(question))
@@ -474,10 +507,10 @@ class Matcher:
              threshold: float | None = None) -> tuple[Match, float]:
         """One question of a message: its match, and its score for the whole message's answer
         (how much this question is also about that clause)."""
-        m = self.decide(analysis, tuning, threshold)
-        if whole.entry is None or analysis.whole is None:
+        m, scores = self._decide(analysis, tuning, threshold)
+        if whole.entry is None or scores is None:
             return m, 0.0
-        return m, self.scores(analysis, tuning)[self.entries.index(whole.entry)]
+        return m, scores[self._position[whole.entry.id]]
 
     def _lead(self, index: int, analysis: Analysis) -> int | None:
         """The answer sentence that says what the first sentence does not and the question asks:
