@@ -30,7 +30,7 @@ from knowledge.search import MAX_QUESTION_CHARS, Matcher, Tuning, combine, sub_q
 
 FOLDS = 5
 SEED = 11
-WRONG_COST = 3.0
+WRONG_COST = 6.0
 
 
 def labelled_sets() -> list:

@@ -37,6 +37,10 @@ from .loader import Entry, KnowledgeBase
 from .normalize import Synonyms, clean, is_cjk, tokens
 
 MAX_QUESTION_CHARS = 500
+# Out-of-scope topics are looked for in a message's focus, so that a company's background (营收
+# 两个亿) does not make its question uncovered; a message this short has no background, and its
+# whole text is looked at too (搬到朝阳，还在北京市内，要变更吗).
+SHORT_MESSAGE_CHARS = 60
 TRIGGER_BONUS = 30.0  # a question that names the clause (附件4) is about that clause
 # Idf weight of asked words a later answer sentence must add to the first to lead the reply
 # (about two distinctive words: 累计 两次).
@@ -52,9 +56,10 @@ TIER_WORDS = (("专精特新梯队", ""), ("小巨人", "little_giant"), ("专�
 
 # Sentences end at these; a question's focus is found sentence by sentence.
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*|[。！？!?；;\n]+")
+_CLAUSE_RE = re.compile(r"[^，,。！？!?；;\n]+[，,。！？!?；;\n]*|[，,。！？!?；;\n]+")
 _LATIN_STOP_RE = re.compile(r"(?<=[a-z0-9)])\.\s+(?=[A-Za-z])")
 _ASKS_RE = re.compile(
-    r"[？?]|吗|呢|么|什么|怎么|怎样|如何|多久|多长|多少|几|哪|谁|是否|能否|可否|可不可以|能不能|要不要|是不是|"
+    r"[？?]|吗|呢|么|什么|怎么|怎样|如何|多久|多长|多少|几[月号年天次个月点级项批]|哪|谁|是否|能否|可否|可不可以|能不能|要不要|是不是|"
     r"会不会|算不算|有没有|还用|咋|啥|请问|想问|请教|\b(how|what|when|where|who|which|whether|can|could|do|does|"
     r"is|are|will|should|must)\b", re.IGNORECASE)
 # Where a message goes on to a second question.
@@ -108,15 +113,15 @@ def split_sentences(text: str) -> list[str]:
 
 
 def focus_of(text: str) -> str:
-    """The part of a message that asks: its asking sentences and the sentence just before the
-    first of them (which usually names what "this" is). The whole text when it is one sentence
-    or no sentence asks anything."""
-    sentences = split_sentences(text)
-    asking = [i for i, s in enumerate(sentences) if _ASKS_RE.search(s)]
-    if len(sentences) < 2 or not asking:
+    """The part of a message that asks: its asking clauses and the clause just before the first
+    of them (which usually names what "this" is). The whole text when it is one clause or no
+    clause asks anything."""
+    clauses = [c for c in _CLAUSE_RE.findall(_LATIN_STOP_RE.sub(".\n", text)) if c.strip(" \t\r\n，,。！？!?；;")]
+    asking = [i for i, c in enumerate(clauses) if _ASKS_RE.search(c)]
+    if len(clauses) < 3 or not asking:
         return text
     keep = set(asking) | {asking[0] - 1} - {-1}
-    return "".join(sentences[i] for i in sorted(keep))
+    return "".join(clauses[i] for i in sorted(keep))
 
 
 def sub_questions(text: str) -> list[str]:
@@ -141,10 +146,10 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.6
+    w_coverage: float = 0.5
     w_example: float = 0.3
     w_keyword: float = 0.1
-    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
+    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
     w_learned: float = 0.4       # probability from the linear model over character n-grams
     min_margin: float = 2.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
@@ -155,7 +160,7 @@ class Tuning:
     # Below this much information (怎么办, 认定 alone) a question is vague whatever the lead.
     empty_info: float = 2.0
     # The focus of a long message is blended with the whole: max(focus, whole × whole_weight).
-    whole_weight: float = 0.9
+    whole_weight: float = 1.0
     # A second question of a message is answered only this far above the answer threshold, and
     # only when it scores this much more for its own clause than for the first answer's.
     second_extra: float = 6.0
@@ -443,6 +448,8 @@ class Matcher:
         f_clean = clean(focus_text) if focus_text != question else stripped
         f_norm = " ".join(self.synonyms.apply(f_clean).split()) if focus_text != question else norm
         topic = self.out_of_scope(f_clean, f_norm)
+        if not topic and focus_text != question and len(stripped) <= SHORT_MESSAGE_CHARS:
+            topic = self.out_of_scope(stripped, norm)  # too short to carry background
         if topic:
             return Analysis(question, topic=topic)
         named = self.tiers_named(norm)
