@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import re
 
+from .normalize import FUNCTION_WORDS
+
 _RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z]+|\d+")
 
 
@@ -20,7 +22,8 @@ def features(norm: str) -> dict[str, float]:
     feats: set[str] = set()
     for run in _RUN_RE.findall(norm):
         if run[0].isascii():
-            feats.add(run)
+            if run not in FUNCTION_WORDS:
+                feats.add(run)
             continue
         for n in (1, 2, 3):
             feats.update(run[i:i + n] for i in range(len(run) - n + 1))

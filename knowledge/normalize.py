@@ -90,6 +90,17 @@ def _word_bounded(text: str, start: int, length: int) -> bool:
     return not ("a" <= before <= "z") and not ("a" <= after <= "z")
 
 
+_FUNCTION_WORDS = """a about above after again against all also an and any are as at be been before being below
+between both but by can could did do does doing down during each either few for from further get gets got
+had has have having here how i if in into is it its just many may me might more most much must my need
+needs neither no not of on once only or other our ours out over own per same shall she should so some such
+than that the their them then there these they this those through to under until up upon us very via was we
+were what when where whether which while who whom why will with would yes you your""".split()
+# English function words carry no topic; an entry whose English example questions happen to use
+# them ("who is responsible…") would otherwise collect every English question.
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS) | frozenset(_stem(w) for w in _FUNCTION_WORDS if len(w) >= 5)
+
+
 def tokens(normalized: str) -> list[str]:
     """Chinese runs as character unigrams and bigrams; Latin words and numbers whole."""
     out: list[str] = []
@@ -97,7 +108,7 @@ def tokens(normalized: str) -> list[str]:
         if _CJK_RE.match(run):
             out.extend(run)
             out.extend(run[i:i + 2] for i in range(len(run) - 1))
-        else:
+        elif run not in FUNCTION_WORDS:
             out.append(run)
     return out
 
