@@ -59,7 +59,7 @@ _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*|[。！？
 _CLAUSE_RE = re.compile(r"[^，,。！？!?；;\n]+[，,。！？!?；;\n]*|[，,。！？!?；;\n]+")
 _LATIN_STOP_RE = re.compile(r"(?<=[a-z0-9)])\.\s+(?=[A-Za-z])")
 _ASKS_RE = re.compile(
-    r"[？?]|吗|呢|么|什么|怎么|怎样|如何|多久|多长|多少|几[月号年天次个月点级项批]|哪|谁|是否|能否|可否|可不可以|能不能|要不要|是不是|"
+    r"[？?]|吗|呢|么|什么|怎么|怎样|如何|多久|多长|多少|几[月号年天次点级批]|几个月|哪|谁|是否|能否|可否|可不可以|能不能|要不要|是不是|"
     r"会不会|算不算|有没有|还用|咋|啥|请问|想问|请教|\b(how|what|when|where|who|which|whether|can|could|do|does|"
     r"is|are|will|should|must)\b", re.IGNORECASE)
 # Where a message goes on to a second question.
@@ -113,14 +113,14 @@ def split_sentences(text: str) -> list[str]:
 
 
 def focus_of(text: str) -> str:
-    """The part of a message that asks: its asking clauses and the clause just before the first
-    of them (which usually names what "this" is). The whole text when it is one clause or no
+    """The part of a message that asks: its asking clauses, each with the clause just before it
+    (which usually names what "this" is). The whole text when it is one clause or no
     clause asks anything."""
     clauses = [c for c in _CLAUSE_RE.findall(_LATIN_STOP_RE.sub(".\n", text)) if c.strip(" \t\r\n，,。！？!?；;")]
     asking = [i for i, c in enumerate(clauses) if _ASKS_RE.search(c)]
     if len(clauses) < 3 or not asking:
         return text
-    keep = set(asking) | {asking[0] - 1} - {-1}
+    keep = (set(asking) | {i - 1 for i in asking}) - {-1}
     return "".join(clauses[i] for i in sorted(keep))
 
 
@@ -146,11 +146,11 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.5
+    w_coverage: float = 0.4
     w_example: float = 0.3
     w_keyword: float = 0.1
-    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.4       # probability from the linear model over character n-grams
+    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
+    w_learned: float = 0.2       # probability from the linear model over character n-grams
     min_margin: float = 2.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered

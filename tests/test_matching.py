@@ -189,3 +189,47 @@ def test_a_question_about_one_tier_is_never_answered_with_another_tiers_standard
 ])
 def test_traditional_vocabulary_becomes_the_mainland_word(raw, expected):
     assert clean(raw) == expected
+
+
+# -- out-of-scope topics are word combinations with exceptions; background is not the question --
+
+@pytest.mark.parametrize("question", [
+    "上海的专精特新中小企业今年什么时候申报？",      # a place name, not the substring 上海专精特新
+    "我想注册一家公司，流程是什么？",
+    "营业执照上的注册地址要变更，去哪个部门办？",
+    "认定后可以享受哪些政策支持？",
+    "海淀区中小企业主管部门的咨询电话是多少？",      # 附件4 is named, its numbers are not in the notice
+    "专精特新的公示期一般是几天？",
+    "公司从海淀搬到朝阳，还在北京市内，资质要变更吗？",
+])
+def test_near_miss_questions_the_notice_does_not_answer_abstain(matcher, question):
+    m = matcher.match(question)
+    assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
+
+
+@pytest.mark.parametrize("question, ref", [
+    ("公司要整体迁到上海，专精特新资质要办什么手续？", "4.1"),     # a province with a move: 四、1
+    ("重组以后有些指标可能不达标了，谁来认定还算不算？", "4.2"),   # 指标 with 重组: 四、2
+    ("创新型中小企业评价标准有哪些指标？", "att.2"),               # the 创新型 standard is 附件2
+])
+def test_an_exception_keeps_a_covered_question_answered(matcher, question, ref):
+    m = matcher.match(question)
+    assert m.entry is not None and m.entry.ref == ref, (question, m)
+
+
+def test_a_company_description_before_the_question_does_not_drown_it(matcher):
+    text = ("我们是朝阳一家做工业视觉检测设备的公司，四十来个人，去年营收三千多万，有几项发明专利。"
+            "想先报北京市创新型中小企业，请问创新型是不是有固定的申报时间？")
+    m = matcher.match(text)
+    assert m.entry is not None and m.entry.ref == "1.1.1", m
+
+
+def test_an_uncovered_topic_in_the_background_does_not_block_the_question(matcher):
+    text = "我们是经开区做半导体零部件的专精特新中小企业，今年营收过了两个亿。请问国家级小巨人今年什么时候申报？"
+    m = matcher.match(text)
+    assert m.entry is not None and m.entry.ref == "1.3", m
+
+
+def test_match_many_on_an_uncovered_or_empty_message_is_just_match(matcher):
+    for text in ("补贴有多少？另外个税怎么报？", "？？？"):
+        assert matcher.match_many(text) == [matcher.match(text)]
