@@ -14,9 +14,10 @@ idf over the entries. A question's score for an entry (0–100) blends five sign
 - a learned signal: a linear model over character n-grams trained on the example questions at
   start-up (`knowledge/learned.py`).
 
-A long message is read as background plus a question: the sentences that ask something (and the
-one just before them) are its focus, scored on their own as well as with the whole message, so a
-description of the company does not dilute the question. Topics the notice does not cover
+A long message is read as background plus a question: the clauses that ask something (each with
+the one just before it) are its focus, and the clauses that only describe the company or the
+writer are its background; the focus and the message without its background are scored as well
+as the whole message, so a description of the company does not dilute the question. Topics the notice does not cover
 (`out_of_scope.toml`: words or word combinations, each with exceptions) abstain outright. A
 clause about one tier is never answered, nor suggested, for a question that names only other
 tiers. Greetings, thanks and the like are small talk, never a clause. The thresholds live in
@@ -62,6 +63,11 @@ _ASKS_RE = re.compile(
     r"[？?]|吗|呢|么|什么|怎么|怎样|如何|多久|多长|多少|几[月号年天次点级批]|几个月|哪|谁|是否|能否|可否|可不可以|能不能|要不要|是不是|"
     r"会不会|算不算|有没有|还用|咋|啥|请问|想问|请教|\b(how|what|when|where|who|which|whether|can|could|do|does|"
     r"is|are|will|should|must)\b", re.IGNORECASE)
+# Clauses that describe the company or the writer, not the question.
+_BACKGROUND_RE = re.compile(
+    r"^\s*(您好|你好|老师好)?[，,]?\s*(我们|我司|本公司|我们公司|公司|我)(是|在|为|主要|专门|目前|现在是|一直)|"
+    r"[0-9一二两三四五六七八九十几百多来]+\s*(个|号)?人|员工|老板|领导|我是(财务|行政|人事|hr|法务|负责)|"
+    r"做[^，,。]{1,14}的(公司|企业|小厂|厂)?\s*[，,。]?$|营收|收入|产值|刚接手|对接|负责这块", re.IGNORECASE)
 # Where a message goes on to a second question.
 _NEXT_QUESTION_RE = re.compile(r"另外|此外|还有就是|还有|顺便问一下|顺便问|其次|第二[，,、：:]|二是|另[，,]|"
                                r"\b(also|besides|secondly|second question)\b", re.IGNORECASE)
@@ -124,6 +130,14 @@ def focus_of(text: str) -> str:
     return "".join(clauses[i] for i in sorted(keep))
 
 
+def without_background(text: str) -> str:
+    """The message without the clauses that only describe the company or the writer (我们是…的
+    企业, 120来号人, 我是财务, 老板让我…): what is left is what it is about."""
+    clauses = [c for c in _CLAUSE_RE.findall(_LATIN_STOP_RE.sub(".\n", text)) if c.strip(" \t\r\n，,。！？!?；;")]
+    kept = [c for c in clauses if _ASKS_RE.search(c) or not _BACKGROUND_RE.search(c)]
+    return "".join(kept) if kept else text
+
+
 def sub_questions(text: str) -> list[str]:
     """The questions of a message, in order: asking sentences, further split where a second
     question is announced (另外, 还有, also…). Background sentences go with the question after them."""
@@ -146,11 +160,11 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.4
+    w_coverage: float = 0.5
     w_example: float = 0.3
     w_keyword: float = 0.1
-    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.2       # probability from the linear model over character n-grams
+    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
+    w_learned: float = 0.4       # probability from the linear model over character n-grams
     min_margin: float = 2.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
@@ -159,7 +173,8 @@ class Tuning:
     vague_margin: float = 6.0
     # Below this much information (怎么办, 认定 alone) a question is vague whatever the lead.
     empty_info: float = 2.0
-    # The focus of a long message is blended with the whole: max(focus, whole × whole_weight).
+    # A long message's views (its focus, the message without background) are blended with the
+    # whole: max(views…, whole × whole_weight).
     whole_weight: float = 1.0
     # A second question of a message is answered only this far above the answer threshold, and
     # only when it scores this much more for its own clause than for the first answer's.
@@ -188,7 +203,7 @@ class Analysis:
     smalltalk: str | None = None
     topic: str | None = None          # the uncovered topic recognised
     whole: Signals | None = None
-    focus: Signals | None = None      # None when the focus is the whole message
+    views: tuple[Signals, ...] = ()   # the focus and the message without background, when they differ
     tier_ok: tuple[bool, ...] = ()    # the entry is about a tier the question names (or it names none)
     info: float = 0.0                 # idf sum of the focus: how much the question says
     focus_tokens: dict | None = None  # token weights of the focus, to choose the lead sentence
@@ -427,9 +442,10 @@ class Matcher:
     def scores(self, analysis: Analysis, tuning: Tuning | None = None) -> list[float]:
         t = tuning or self.tuning
         whole = blend(analysis.whole, t)
-        if analysis.focus is not None:
-            focus = blend(analysis.focus, t)
-            whole = [max(f, w * t.whole_weight) for f, w in zip(focus, whole)]
+        if analysis.views:
+            whole = [w * t.whole_weight for w in whole]
+            for view in analysis.views:
+                whole = [max(v, w) for v, w in zip(blend(view, t), whole)]
         return [s if ok else 0.0 for s, ok in zip(whole, analysis.tier_ok)]
 
     # -- the decision ---------------------------------------------------------------------
@@ -455,9 +471,15 @@ class Matcher:
         named = self.tiers_named(norm)
         tier_ok = tuple(not named or bool(named & e.tiers) for e in self.entries)
         f_weights = self._query_weights(f_norm) if f_norm != norm else weights
-        focus = self.signals(f_norm, f_weights) if f_norm != norm and f_weights else None
+        views = [self.signals(f_norm, f_weights)] if f_norm != norm and f_weights else []
+        kept = without_background(question)
+        if kept not in (question, focus_text):
+            k_norm = self.normalize(kept)
+            k_weights = self._query_weights(k_norm)
+            if k_weights and k_norm not in (norm, f_norm):
+                views.append(self.signals(k_norm, k_weights))
         f_weights = f_weights or weights
-        return Analysis(question, whole=self.signals(norm, weights), focus=focus, tier_ok=tier_ok,
+        return Analysis(question, whole=self.signals(norm, weights), views=tuple(views), tier_ok=tier_ok,
                         info=sum(f_weights.values()), focus_tokens=f_weights)
 
     def candidate(self, analysis: Analysis, tuning: Tuning) -> tuple[str | None, float, bool]:
