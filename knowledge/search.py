@@ -31,6 +31,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from .learned import LinearModel
@@ -299,6 +300,7 @@ class Matcher:
                 self._postings.setdefault(t, []).append(i)
         self._keywords = [[k.replace(" ", "") for k in keys if k] for keys in self._keywords]
         self._examples = examples
+        self._example_starts = np.flatnonzero(np.r_[True, np.diff(self._example_owner) != 0])
         n = len(docs)
         df = Counter(t for d in docs for t in d)
         # Unknown tokens get the highest idf: a word the notice never uses is strong evidence.
@@ -395,11 +397,9 @@ class Matcher:
         if total <= 0 or not squashed:
             zero = [0.0] * n
             return Signals(zero, zero, zero, zero, zero, [False] * n)
-        best_example = [0.0] * n
-        for _, sim, idx in process.extract(squashed, self._examples, scorer=fuzz.ratio,
-                                           limit=None, score_cutoff=20):
-            owner = self._example_owner[idx]
-            best_example[owner] = max(best_example[owner], sim / 100.0)
+        # One C call for every example, then the best per entry (examples are stored entry by entry).
+        sims = process.cdist([squashed], self._examples, scorer=fuzz.ratio, score_cutoff=20)[0]
+        best_example = (np.maximum.reduceat(sims, self._example_starts) / 100.0).tolist()
         covered = [0.0] * n
         for t, w in weights.items():
             for i in self._postings.get(t, ()):

@@ -233,3 +233,15 @@ def test_an_uncovered_topic_in_the_background_does_not_block_the_question(matche
 def test_match_many_on_an_uncovered_or_empty_message_is_just_match(matcher):
     for text in ("补贴有多少？另外个税怎么报？", "？？？"):
         assert matcher.match_many(text) == [matcher.match(text)]
+
+
+@pytest.mark.parametrize("text, gone, kept", [
+    ("我们是顺义一家做精密轴承的企业，120来号人。去年的信息更新没做，漏了一次会怎样？",
+     ("精密轴承", "120来号人"), ("信息更新没做", "漏了一次会怎样")),
+    ("我是财务，老板让我做预算，申报要交评审费吗？", ("我是财务", "老板让我做预算"), ("申报要交评审费吗",)),
+])
+def test_background_clauses_are_told_from_the_question(text, gone, kept):
+    from knowledge.search import without_background
+
+    rest = without_background(text)
+    assert all(g not in rest for g in gone) and all(k in rest for k in kept), rest
