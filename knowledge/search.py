@@ -322,7 +322,9 @@ class Matcher:
         words = {(cjk, w) for _, terms, unless in self._oos_index for t in (*terms, *unless) for cjk, w in t}
         self._oos_cjk = {w for cjk, w in words if cjk}
         self._oos_latin = {w for cjk, w in words if not cjk}
-        self._oos_lengths = sorted({len(w) for w in self._oos_cjk})
+        self._oos_by_length: dict[int, set[str]] = {}
+        for w in self._oos_cjk:
+            self._oos_by_length.setdefault(len(w), set()).add(w)
         self.model = LinearModel.train([(self.normalize(q), i) for i, e in enumerate(self.entries)
                                         for q in (*e.questions, e.title)], n)
 
@@ -346,15 +348,13 @@ class Matcher:
         return tuple(out)
 
     def _present(self, cleaned: str, norm: str) -> set[str]:
-        """Which out-of-scope words the text holds, as written or normalised: every substring of
-        the lengths those words have is looked up once, instead of scanning for each word."""
+        """Which out-of-scope words the text holds, as written or normalised: the substrings of
+        each length those words have, intersected with the words of that length, instead of a
+        scan for each word."""
         found: set[str] = set()
         for text in (cleaned.replace(" ", ""), norm.replace(" ", "")):
-            for i in range(len(text)):
-                for n in self._oos_lengths:
-                    piece = text[i:i + n]
-                    if piece in self._oos_cjk:
-                        found.add(piece)
+            for n, words in self._oos_by_length.items():
+                found |= words.intersection(text[i:i + n] for i in range(len(text) - n + 1))
         padded = f" {cleaned} {norm} "
         found.update(w for w in self._oos_latin if w in padded)
         return found
