@@ -245,3 +245,11 @@ def test_background_clauses_are_told_from_the_question(text, gone, kept):
 
     rest = without_background(text)
     assert all(g not in rest for g in gone) and all(k in rest for k in kept), rest
+
+
+@pytest.mark.parametrize("text", [
+    "Our company changed its name last month. What must we file on the platform, and by when?",
+    "We are moving our head office from Beijing to Hebei. What do we have to do for our specialized SME title?",
+])
+def test_an_english_message_in_several_sentences_is_one_question(matcher, text):
+    assert [m.entry.ref for m in matcher.match_many(text)] == ["4.1"]
