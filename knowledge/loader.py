@@ -105,6 +105,9 @@ class Entry:
     tiers: frozenset[str]  # tiers the clause is about; all three unless the clause names fewer
     triggers: tuple[str, ...]  # phrases that name this clause directly (附件4, attachment 4)
     cite: str  # where the clause stands in the notice, in words: 通知第三部分“年度信息更新”
+    # Verbatim strings of `text` (dates, numbers, bodies, deadlines, consequences, legal effects)
+    # that `answer` must repeat word for word; a test holds both texts to them.
+    facts: tuple[str, ...] = ()
     # Follow-up clauses only: the refs of the notice's clauses this one fills in or supersedes.
     fills: tuple[str, ...] = ()
     supersedes: tuple[str, ...] = ()
@@ -367,7 +370,7 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
     if not ID_RE.match(eid):
         raise r.fail("id", "must be lowercase letters, digits and hyphens")
     r.unknown({"id", "ref", "title", "text", "answer", "questions", "keywords", "related", "links", "dates",
-               "tiers", "triggers", *(("fills", "supersedes") if amends is not None else ())})
+               "tiers", "triggers", "facts", *(("fills", "supersedes") if amends is not None else ())})
     tiers = r.str_list("tiers") or TIERS
     for t in tiers:
         if t not in TIERS:
@@ -399,7 +402,8 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
         questions=r.str_list("questions", 5 if not ref.startswith("att.") else 3),
         keywords=r.str_list("keywords", 3), related=r.str_list("related"), links=link_keys,
         dates=tuple(_date_spec(r, i, t) for i, t in enumerate(raw_dates)),
-        tiers=frozenset(tiers), triggers=r.str_list("triggers"), cite=cite_for(ref, headings, title, "通知" if amends is None else ""),
+        tiers=frozenset(tiers), triggers=r.str_list("triggers"),
+        cite=cite_for(ref, headings, title, "通知" if amends is None else ""), facts=r.str_list("facts"),
         fills=own.get("fills", ()), supersedes=own.get("supersedes", ()),
     )
 
