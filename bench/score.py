@@ -162,7 +162,7 @@ class Ours:
     def __init__(self, matcher=None):
         from bot.app import build_matcher
         from bot.config import load_config
-        from bot.core import Dialogue
+        from bot.dialogue.core import Dialogue
         from knowledge.loader import default_kb
 
         kb = default_kb()
@@ -170,11 +170,16 @@ class Ours:
         self.dialogue = Dialogue(kb, self.matcher)
 
     def __call__(self, text: str) -> Outcome:
-        many = getattr(self.matcher, "match_many", None)
-        matches = many(text) if many else [self.matcher.match(text)]
+        from bot.dialogue.messages import Incoming
+        from delivery.telegram_html import html_to_text
+
+        # A fresh chat each time: no question is read as a follow-up of the one before.
+        self._chat = getattr(self, "_chat", 0) + 1
+        answered_ = self.dialogue.questions.answer(Incoming(self._chat, self._chat, text), text)
+        matches = answered_.matches
         answered = tuple(m.entry.ref for m in matches if m.entry is not None)
         suggested = tuple(s.entry.ref for m in matches for s in m.suggestions)
-        reply = "\n\n".join(self.dialogue.plain_answer(m) for m in matches)
+        reply = "\n\n".join(html_to_text(r.html) for r in answered_.replies)
         return Outcome(answered, suggested, reply)
 
 
@@ -183,7 +188,8 @@ class Peer:
     rule weighs the same reply text for every system."""
 
     def __init__(self, peer):
-        from bot.core import Dialogue, html_to_text
+        from bot.dialogue.core import Dialogue
+        from delivery.telegram_html import html_to_text
         from knowledge.loader import default_kb
 
         self.peer = peer
@@ -195,7 +201,7 @@ class Peer:
         m = self.peer.match(text)
         if m.entry is None:
             return Outcome((), (), "")
-        return Outcome((m.entry.ref,), (), self._text(self.dialogue.answer_reply(m.entry).html))
+        return Outcome((m.entry.ref,), (), self._text(self.dialogue.questions.answer_reply(m.entry)[0].html))
 
 
 def systems(names: list[str]) -> list:

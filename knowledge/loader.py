@@ -335,7 +335,10 @@ def cite_for(ref: str, headings: dict[str, str], title: str = "", document: str 
         return f"{document}附件{number}《{name}》" if name else f"{document}附件{number}"
     parts = ref.split(".")
     numeral, _, name = headings.get(parts[0], parts[0]).partition("、")
-    label = f"{document}第{numeral}部分“{name}”" if name else f"{document}“{numeral}”"
+    if name:
+        label = f"{document}第{numeral}部分“{name}”"
+    else:  # a follow-up without headings numbers its clauses plainly
+        label = f"{document}“{numeral}”" if document else f"第{numeral}条"
     rest = parts[1:]
     if rest and ".".join(parts[:2]) in headings:
         # Quotation marks inside quotation marks become single ones: “（三）专精特新‘小巨人’企业”.

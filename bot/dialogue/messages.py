@@ -34,3 +34,4 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: Document | None = None
     edit: bool = False  # replace the message whose button was pressed
+    refs: tuple[str, ...] = ()  # the clauses an answer cites (for channels that show or log them)

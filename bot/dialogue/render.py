@@ -7,6 +7,7 @@ from pathlib import Path
 import jinja2
 
 from knowledge.loader import citation
+from knowledge.rules.items import announced
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -20,4 +21,5 @@ def make_env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.globals["citation"] = citation  # every template cites the same way: citation(ref, kb)
+    env.globals["announced"] = announced  # and names a follow-up notice the same way
     return env
