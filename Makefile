@@ -1,4 +1,5 @@
-# Two set-up commands: `make run` and `make test`; both build .venv from requirements.txt first.
+# Two set-up commands: `make run` and `make test`; both build .venv from requirements.txt and
+# pyproject.toml first.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,14 +7,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench clean browser
 
-$(STAMP): requirements.txt
+# requirements.txt pins what was tested; the project itself goes in editable, without its own
+# dependency resolution, only to install the `tiedui` command (pyproject.toml [project.scripts]).
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . --no-deps
 	@touch $(STAMP)
 
 # The web chat, and the Telegram bot in the same process when TELEGRAM_BOT_TOKEN is set.
 run: $(STAMP)
-	$(PY) -m bot web
+	$(VENV)/bin/tiedui web
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q
@@ -36,4 +40,4 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache *.egg-info

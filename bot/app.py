@@ -14,27 +14,31 @@ from pathlib import Path
 from bot.config import Config
 from bot.dialogue.core import Dialogue
 from bot.dialogue.render import make_env
-from bot.dialogue.reminder_render import make_renderer
+from bot.dialogue.reminder_render import make_followup_renderer, make_renderer
 from bot.web import store as web_module
 from bot.web.store import WebStore
 from delivery import outbox as outbox_module
 from delivery.outbox import Outbox
-from district import broadcasts as broadcasts_module, staff as staff_module, windows as windows_module
+from district import broadcasts as broadcasts_module, logins as logins_module, staff as staff_module
+from district import windows as windows_module
 from district.broadcasts import BroadcastService
+from district.logins import StaffLogins
 from district.staff import StaffService
 from district.windows import AnnouncedWindows
 from knowledge.clock import Clock, SystemClock
 from knowledge.loader import KnowledgeBase, default_kb
 from knowledge.rules import Params
 from knowledge.search import Matcher
-from reminders import service as reminders_module
+from reminders import followups as followups_module, service as reminders_module
+from reminders.followups import FollowUpNotices
 from reminders.service import ReminderService
 from reminders.subscriptions import Subscriptions
 from storage.store import CORE, Schema, Store
 
 # Every feature's tables, in the order their migrations were first written.
 SCHEMAS: tuple[Schema, ...] = (CORE, reminders_module.SCHEMA, outbox_module.SCHEMA, staff_module.SCHEMA,
-                               broadcasts_module.SCHEMA, windows_module.SCHEMA, web_module.SCHEMA)
+                               broadcasts_module.SCHEMA, windows_module.SCHEMA, logins_module.SCHEMA,
+                               followups_module.SCHEMA, web_module.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Services:
     staff: StaffService | None
     broadcasts: BroadcastService | None
     windows: AnnouncedWindows | None
+    logins: StaffLogins | None
+    followups: FollowUpNotices | None
     web: WebStore | None = None            # the web channel's sessions, links, feeds and pages
 
 
@@ -61,8 +67,9 @@ def build_matcher(kb: KnowledgeBase, config: Config) -> Matcher:
                    max_suggestions=m.max_suggestions)
 
 
-def params_from(config: Config) -> Params:
-    return Params(config.calendar.extra_holidays, config.calendar.extra_workdays, dict(config.giant_windows))
+def params_from(config: Config, kb: KnowledgeBase | None = None) -> Params:
+    """The rules engine's parameters: the knowledge base's notice and follow-ups, plus config.toml."""
+    return Params.configured(config.calendar.extra_holidays, config.calendar.extra_workdays, config.giant_windows, kb)
 
 
 def open_store(path: str | Path, clock: Clock | None = None) -> Store:
@@ -76,12 +83,13 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
     kb = kb or default_kb()
     matcher = build_matcher(kb, config)
     clock = clock or SystemClock()
-    params = params_from(config)
+    params = params_from(config, kb)
     if store is None and with_store:
         store = open_store(config.db_path, clock)
     elif store is not None:
         store.migrate(*SCHEMAS)
-    reminders = subscriptions = outbox = staff = broadcasts = windows = web = calendar_url = None
+    reminders = subscriptions = outbox = staff = broadcasts = windows = logins = followups = None
+    web = calendar_url = None
     if store is not None:
         web = WebStore(store, config.web.session_days)
         if config.web.public_url:
@@ -106,7 +114,9 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
             reminders.replan_all(clock.now())
 
         broadcasts = BroadcastService(store, staff, outbox, clock.now, subscriptions, windows, on_window=on_window)
+        logins = StaffLogins(store, staff, clock.now)
+        followups = FollowUpNotices(store, kb, reminders, outbox, make_followup_renderer(kb))
     dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=windows or params,
                         reminders=reminders, staff=staff, broadcasts=broadcasts, calendar_url=calendar_url)
     return Services(config, kb, matcher, dialogue, store, clock, params, reminders, subscriptions, outbox, staff,
-                    broadcasts, windows, web)
+                    broadcasts, windows, logins, followups, web)

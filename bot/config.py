@@ -18,12 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from knowledge.text import quote
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
+DEFAULT_DB_PATH = "data/bot.db"  # relative to the working directory; the only path that may create its folder
 
 
 class ConfigError(Exception):
-    """config.toml is missing, malformed, or holds a key of the wrong type; the message names it."""
+    """config.toml is missing, malformed, or holds a key of the wrong type; the message names it,
+    and `key` (section.key[index]) when a setting is at fault."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("storage", "db_path", str, "data/bot.db", "SQLite file; env BOT_DB overrides"),
+    Setting("storage", "db_path", str, DEFAULT_DB_PATH, "SQLite file; env BOT_DB overrides"),
     Setting("matching", "answer_threshold", (int, float), 55.0, "score to answer outright"),
     Setting("matching", "suggest_threshold", (int, float), 35.0, "score to offer suggestions"),
     Setting("matching", "max_suggestions", int, 3, "suggestions at most"),
@@ -155,29 +163,31 @@ def _check_type(setting: Setting, value: Any) -> None:
     expected = setting.type if isinstance(setting.type, tuple) else (setting.type,)
     # bool is an int in Python; a TOML `true` for a number is still a mistake.
     if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
-        raise ConfigError(f"配置项 [{setting.section}] {setting.key} 的类型不对：{value!r}")
+        raise ConfigError(f"配置项 {setting.section}.{setting.key} 的类型不对：{quote(repr(value))}",
+                          f"{setting.section}.{setting.key}")
 
 
 def _dates(section: str, key: str, values: list) -> frozenset[dt.date]:
     for i, v in enumerate(values):
         if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
             raise ConfigError(f"配置项 {section}.{key}[{i}] 只能填写 TOML 日期（如 2027-01-01，不加引号），"
-                              f"不能是 {v!r}")
+                              f"不能是 {quote(repr(v))}", f"{section}.{key}[{i}]")
     return frozenset(values)
 
 
 def _giant_windows(raw: Mapping[str, Any]) -> dict[int, tuple[dt.date, dt.date]]:
     out = {}
     for year, window in raw.items():
-        where = f"[windows.giant.{year}]"
-        if not (str(year).isdigit() and len(str(year)) == 4 and isinstance(window, dict)
-                and set(window) == {"start", "end"}
-                and all(isinstance(window[k], dt.date) and not isinstance(window[k], dt.datetime)
-                        for k in ("start", "end"))
-                and window["start"] <= window["end"]):
-            raise ConfigError(f"配置项 {where} 需要四位数年份和 start、end 两个日期（start 不晚于 end）")
+        key = f"windows.giant.{year}"
+        if not (str(year).isdigit() and len(str(year)) == 4):
+            raise ConfigError(f"配置项 [{key}]：键应为四位数年份，如 [windows.giant.2027]", key)
+        if not isinstance(window, dict) or set(window) != {"start", "end"} or not all(
+                isinstance(window[k], dt.date) and not isinstance(window[k], dt.datetime) for k in ("start", "end")):
+            raise ConfigError(f"配置项 [{key}]：应含且只含 start 和 end 两个 TOML 日期", key)
         if window["start"].year != int(year) or window["end"].year != int(year):
-            raise ConfigError(f"配置项 {where}：start 和 end 应在 {year} 年内")
+            raise ConfigError(f"配置项 [{key}]：start 和 end 应在 {year} 年内", key)
+        if window["end"] < window["start"]:
+            raise ConfigError(f"配置项 [{key}] end 不应早于 start", f"{key}.end")
         out[int(year)] = (window["start"], window["end"])
     return out
 
@@ -228,7 +238,7 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
             raise ConfigError(f"配置文件 {cfg_path}：{section} 应是一个表 [{section}]")
         for key in table:
             if (section, key) not in known:
-                raise ConfigError(f"配置文件 {cfg_path}：未知配置项 [{section}] {key}")
+                raise ConfigError(f"配置文件 {cfg_path}：未知配置项 [{quote(section)}] {quote(key)}")
 
     v: dict[tuple[str, str], Any] = {}
     for s in SETTINGS:
@@ -243,7 +253,7 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
     workdays = _dates("calendar", "extra_workdays", v["calendar", "extra_workdays"])
     if holidays & workdays:
         raise ConfigError(f"配置项 [calendar] extra_workdays：{min(holidays & workdays).isoformat()} "
-                          "同时出现在 extra_holidays 中")
+                          "同时出现在 extra_holidays 中", "calendar.extra_workdays")
     matching = Matching(float(v["matching", "answer_threshold"]), float(v["matching", "suggest_threshold"]),
                         v["matching", "max_suggestions"])
     if not 0 <= matching.suggest_threshold <= matching.answer_threshold <= 100:

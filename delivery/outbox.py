@@ -642,9 +642,11 @@ class Outbox:
                 q.retry_later(row.id, chat, until)
             except SendBlocked as exc:
                 cooldown = False
+                # The owner of the subscription hears first, so that once the row reads
+                # `blocked` the subscription does too.
+                await self._notify_blocked(row)
                 result["blocked"] += await self._db(self._blocked, row, exc)
                 q.drop_chat(chat)
-                await self._notify_blocked(row)
             except SendRejected as exc:
                 result["failed"] += 1
                 log.warning("row %d (chat %d) rejected: %s", row.id, chat, type(exc).__name__)
@@ -705,7 +707,8 @@ class Outbox:
         if self.on_blocked is None:
             return
         try:
-            outcome = self.on_blocked(row.user_id, row.chat_id)
+            # A plain callback writes the database: in the outbox's thread, not on the loop.
+            outcome = await self._db(self.on_blocked, row.user_id, row.chat_id)
             if inspect.isawaitable(outcome):
                 await outcome
         except Exception:  # noqa: BLE001 - the callback's failure must not stop the sending

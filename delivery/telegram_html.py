@@ -15,6 +15,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from knowledge.text import quote, utf16_len
+
 
 class HtmlError(ValueError):
     """Text Telegram's HTML parse mode would refuse; `message` (Chinese) says where and why."""
@@ -54,14 +56,14 @@ class _Checker(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
             hint = "换行请直接回车，" if tag in ("br", "p", "div") else ""
-            self.fail(f"Telegram 不支持标签 <{tag}>。{hint}可用的标签：{_TAG_LIST}")
+            self.fail(f"Telegram 不支持标签 <{quote(tag)}>。{hint}可用的标签：{_TAG_LIST}")
         names = [name for name, _ in attrs]
         if len(set(names)) != len(names):
             self.fail(f"标签 <{tag}> 的属性重复")
         for name in names:
             if name not in ALLOWED_TAGS[tag]:
                 allowed = "、".join(ALLOWED_TAGS[tag]) or "无"
-                self.fail(f"标签 <{tag}> 不支持属性“{name}”（可用属性：{allowed}）")
+                self.fail(f"标签 <{tag}> 不支持属性“{quote(name)}”（可用属性：{allowed}）")
         values = dict(attrs)
         if tag == "a" and not _HREF_RE.match((values.get("href") or "").strip()):
             self.fail("链接 <a> 需要 href=\"https://…\" 形式的网址")
@@ -78,11 +80,11 @@ class _Checker(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs) -> None:
         hint = "换行请直接回车。" if tag == "br" else ""
-        self.fail(f"Telegram 不支持 <{tag}/> 这样的自闭合标签。{hint}")
+        self.fail(f"Telegram 不支持 <{quote(tag)}/> 这样的自闭合标签。{hint}")
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in ALLOWED_TAGS:
-            self.fail(f"Telegram 不支持标签 </{tag}>。可用的标签：{_TAG_LIST}")
+            self.fail(f"Telegram 不支持标签 </{quote(tag)}>。可用的标签：{_TAG_LIST}")
         if not self.stack:
             self.fail(f"多余的结束标签 </{tag}>，前面没有对应的 <{tag}>")
         if self.stack[-1] != tag:
@@ -203,11 +205,6 @@ def split_html(markup: str, limit: int = LIMIT) -> list[str]:
         while start < len(tokens) and tokens[start] == "\n":
             start += 1
     return parts
-
-
-def utf16_len(text: str) -> int:
-    """Telegram's unit of length: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def html_to_text(markup: str) -> str:

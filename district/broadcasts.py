@@ -35,11 +35,13 @@ from typing import Any, Callable, Iterable, Mapping
 
 import sqlite_utils
 
-from delivery.telegram_html import HtmlError, validate_html, visible_len
+from delivery.telegram_html import LIMIT, HtmlError, validate_html, visible_len
 from district.staff import CITY_WIDE, NotAllowed, StaffService, district_choices, unknown_district_message
 from district.templates import BroadcastError, Template, load_templates, parse_deadline, placeholders, render
 from district.windows import CITY_WIDE_WINDOWS, WINDOW_KINDS, AnnouncedWindows
 from knowledge.clock import ZONE, stamp
+from knowledge.profile import NAME_MAX
+from knowledge.text import quote, utf16_len
 from knowledge.wording import TIER_NAMES, TIERS, cn
 from storage.store import Schema
 
@@ -50,8 +52,12 @@ STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
 STOP_BUTTON = [[("不再接收区里的通知", "rm:stopann")]]
 SOURCE = "broadcast"
 TEST_SOURCE = "test"
-MESSAGE_LIMIT = 4096
-LONGEST_NAME = "企" * 100   # knowledge.profile.NAME_MAX
+# The longest a recipient can make a message: a name of NAME_MAX UTF-16 units, the longest district
+# name, a deadline in its longest wording, and a test message's header with a 7-digit count.
+LONGEST_NAME = "企" * NAME_MAX
+LONGEST_DEADLINE = "2099-12-31"
+MOST_RECIPIENTS = 9_999_999
+TEST_HEADER = "<b>【测试】</b>以下是通知发给企业时的样子（共 {count} 位接收者）：\n\n"
 
 REFUSE_NOT_STAFF = "抱歉，只有经授权的区级中小企业主管部门工作人员可以发布通知。如需开通，请联系管理员。"
 
@@ -101,6 +107,20 @@ def _decode(row: dict) -> dict:
     return out
 
 
+def with_test_header(html_text: str, recipients: int) -> str:
+    """A test message as the author receives it: the 【测试】 header, then the body."""
+    return TEST_HEADER.format(count=recipients) + html_text
+
+
+def _refuse_too_long(messages: list[str], what: str) -> None:
+    too_long = [m for m in messages if visible_len(m) > LIMIT]
+    if too_long:
+        longest = max(visible_len(m) for m in too_long)
+        where = f"发给其中 {len(too_long)} 家企业时" if what == "通知" else ""
+        raise BroadcastError(f"{what}{where}会超过 Telegram 单条消息 {LIMIT} 字的上限（最长约 {longest} 字，"
+                             f"企业名称较长所致），请删减至少 {longest - LIMIT} 字后再发送。")
+
+
 # --- the service --------------------------------------------------------------------------------
 
 class BroadcastService:
@@ -125,7 +145,7 @@ class BroadcastService:
             return self.templates[template_id]
         except KeyError:
             names = "、".join(f"{t.id}（{t.name}）" for t in self.templates.values())
-            raise BroadcastError(f"没有编号为“{template_id}”的模板。可选：{names}") from None
+            raise BroadcastError(f"没有编号为“{quote(template_id)}”的模板。可选：{names}") from None
 
     def _district(self, name: str) -> str:
         cleaned = (name or "").strip()
@@ -139,7 +159,7 @@ class BroadcastService:
         for tier in values or ():
             if tier not in TIERS:
                 choices = "、".join(f"{t}（{TIER_NAMES[t]}）" for t in TIERS)
-                raise BroadcastError(f"{what}中未知的称号层级“{tier}”。可选：{choices}")
+                raise BroadcastError(f"{what}中未知的称号层级“{quote(tier)}”。可选：{choices}")
             if tier not in out:
                 out.append(tier)
         return out
@@ -148,7 +168,7 @@ class BroadcastService:
         values = dict(values or {})
         unknown = sorted(set(values) - set(VALUE_KEYS))
         if unknown:
-            raise BroadcastError(f"未知的填写项“{unknown[0]}”。可填写：{'、'.join(VALUE_KEYS)}")
+            raise BroadcastError(f"未知的填写项“{quote(unknown[0])}”。可填写：{'、'.join(VALUE_KEYS)}")
         out = {}
         if values.get("deadline") is not None:
             deadline = parse_deadline(values["deadline"])
@@ -167,10 +187,10 @@ class BroadcastService:
             raise BroadcastError("时间窗口应包含 kind、year、start、end 四项。")
         kind = window["kind"]
         if kind not in WINDOW_KINDS:
-            raise BroadcastError(f"未知的时间窗口类型“{kind}”。可选：{'、'.join(WINDOW_KINDS)}")
+            raise BroadcastError(f"未知的时间窗口类型“{quote(kind)}”。可选：{'、'.join(WINDOW_KINDS)}")
         year = window["year"]
         if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-            raise BroadcastError(f"年份“{year}”无效，请写四位数年份，如 2027。")
+            raise BroadcastError(f"年份“{quote(year)}”无效，请写四位数年份，如 2027。")
         try:
             start = window["start"] if isinstance(window["start"], dt.date) else dt.date.fromisoformat(window["start"])
             end = window["end"] if isinstance(window["end"], dt.date) else dt.date.fromisoformat(window["end"])
@@ -189,13 +209,36 @@ class BroadcastService:
         if not role.is_staff:
             raise NotAllowed(REFUSE_NOT_STAFF)
         if not self.staff.can_reach(actor, district):
-            raise NotAllowed(f"抱歉，您的权限仅限{role.district}，不能向{district}的企业发布通知。")
+            # Only the actor's own district is named: a refusal must not tell them where a
+            # broadcast they may not see is going.
+            raise NotAllowed(f"抱歉，您的权限仅限{role.district}的企业。")
 
-    def _check_length(self, body: str, values: Mapping[str, Any]) -> None:
-        longest = max(district_choices(self.staff.districts), key=len)
-        size = visible_len(render(body, values, {"name": LONGEST_NAME, "district": longest}))
-        if size > MESSAGE_LIMIT:
-            raise BroadcastError(f"通知太长：填入占位符后最多约 {size} 字，Telegram 每条消息最多 {MESSAGE_LIMIT} 字。")
+    def _visible(self, actor: int, broadcast_id: int, note: dict) -> dict:
+        """The broadcast, when the actor may see it. One that does not exist and one outside the
+        actor's reach get the same refusal, so ids cannot be probed; the audit keeps which."""
+        if not self.staff.role(actor).is_staff:
+            raise NotAllowed(REFUSE_NOT_STAFF)
+        try:
+            bc = self._get(broadcast_id)
+        except BroadcastError:
+            bc = None
+        if bc is None or not self.staff.can_reach(actor, bc["district"]):
+            note["why"] = "no such broadcast" if bc is None else "outside the actor's reach"
+            raise NotAllowed(f"抱歉，找不到编号为 {broadcast_id} 的通知，或您无权查看。")
+        return bc
+
+    def check_length(self, body: str, values: Mapping[str, Any] | None = None) -> None:
+        """Refuse, while it is being written, a body that would not fit one Telegram message for
+        the longest possible recipient, counted as Telegram counts (UTF-16 units of the visible
+        text) and with the header a test message adds. `values` may still lack the deadline."""
+        values = {"deadline": LONGEST_DEADLINE, **(values or {})}
+        longest = max(district_choices(self.staff.districts), key=utf16_len)
+        html_text = render(body, values, {"name": LONGEST_NAME, "district": longest})
+        size = visible_len(with_test_header(html_text, MOST_RECIPIENTS))
+        if size > LIMIT:
+            raise BroadcastError(
+                f"通知太长：按最长的企业名称和区名填入后，连同测试标记约 {size} 字，超过 Telegram 单条消息 "
+                f"{LIMIT} 字的上限，请删减至少 {size - LIMIT} 字（表情符号等按 2 字计）。")
 
     def _get(self, broadcast_id: int) -> dict:
         rows = list(self.store.db.query("select * from broadcasts where id = ?", [broadcast_id]))
@@ -233,7 +276,7 @@ class BroadcastService:
                     raise BroadcastError(exc.message) from None
                 needed = placeholders(body)
             values = self._values(values, needed)
-            self._check_length(body, values)
+            self.check_length(body, values)
             window = self._window(actor, window)
             bid = self.store.db["broadcasts"].insert({
                 "author_id": actor, "district": district,
@@ -251,8 +294,7 @@ class BroadcastService:
     def preview(self, actor: int, broadcast_id: int) -> tuple[str, int, int | None]:
         """(html for one real recipient, number of recipients now, that recipient's user id)."""
         with self.staff.attempt(actor, "broadcast_preview", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             html_text, recipients, sample = self._sample(bc)
             note["detail"] = f"{len(recipients)} recipients"
         return html_text, len(recipients), sample
@@ -268,14 +310,14 @@ class BroadcastService:
     def send_test(self, actor: int, broadcast_id: int, chat_id: int | None = None) -> int:
         """Enqueue the preview to the actor's own chat (without the stop button); returns outbox id."""
         with self.staff.attempt(actor, "broadcast_test", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             if bc["status"] not in ("draft", "scheduled"):
                 raise BroadcastError(self._state_message(bc))
             html_text, recipients, sample = self._sample(bc)
+            message = with_test_header(html_text, len(recipients))
+            _refuse_too_long([message], "测试消息")
             prefix = f"bct|{broadcast_id}|"
             n = sum(self.outbox.counts(source_prefix=prefix).values()) + 1
-            message = f"<b>【测试】</b>以下是通知发给企业时的样子（共 {len(recipients)} 位接收者）：\n\n{html_text}"
             outbox_id = self.outbox.enqueue(actor if chat_id is None else chat_id, actor, message, [],
                                             TEST_SOURCE, f"{prefix}{n}", subject_id=sample)
             note["detail"] = f"test {n}"
@@ -287,8 +329,7 @@ class BroadcastService:
     def send(self, actor: int, broadcast_id: int) -> int:
         """Fan out now; returns the number of recipients. Safe to run again: nobody gets it twice."""
         with self.staff.attempt(actor, "broadcast_send", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             total, new = self._fan_out(bc, actor)
             note["detail"] = f"{total} recipients ({new} new)"
         self._after_send(bc, actor)
@@ -309,6 +350,8 @@ class BroadcastService:
                      "html": render(bc["body"], bc["values"], r), "buttons": STOP_BUTTON,
                      "source": SOURCE, "source_key": f"{prefix}{r['user_id']}"}
                     for r in self.audience(bc["district"], bc["tiers"], bc["plans"])]
+            # A profile saved before names were counted in UTF-16 can still be too long.
+            _refuse_too_long([r["html"] for r in rows], "通知")
             if rows:
                 self.outbox.enqueue_many(rows)
             total = sum(self.outbox.counts(source_prefix=prefix).values())
@@ -350,8 +393,7 @@ class BroadcastService:
     def schedule(self, actor: int, broadcast_id: int, when: dt.datetime) -> dt.datetime:
         """Send at `when` (naive means Asia/Shanghai); returns the moment as stored."""
         with self.staff.attempt(actor, "broadcast_schedule", broadcast_id) as note:
-            bc = self._get(broadcast_id)
-            self._check_reach(actor, bc["district"])
+            bc = self._visible(actor, broadcast_id, note)
             if bc["status"] not in ("draft", "scheduled"):
                 raise BroadcastError(self._state_message(bc))
             if not isinstance(when, dt.datetime):
@@ -366,10 +408,9 @@ class BroadcastService:
 
     def cancel(self, actor: int, broadcast_id: int) -> None:
         """Cancel a draft or a scheduled broadcast; one already sending cannot be called back."""
-        with self.staff.attempt(actor, "broadcast_cancel", broadcast_id):
+        with self.staff.attempt(actor, "broadcast_cancel", broadcast_id) as note:
             with self.store.transaction():
-                bc = self._get(broadcast_id)
-                self._check_reach(actor, bc["district"])
+                bc = self._visible(actor, broadcast_id, note)
                 if bc["status"] not in ("draft", "scheduled"):
                     if bc["status"] in ("sending", "done"):
                         raise BroadcastError(f"通知 {broadcast_id} 已开始发送，无法取消。")
@@ -398,8 +439,10 @@ class BroadcastService:
                     note["detail"] = f"scheduled; {total} recipients ({new} new)"
                 self._after_send(bc, author)
                 enqueued += new
-            except NotAllowed:
-                log.warning("scheduled broadcast %s cancelled: its author %s lost the right", bid, author)
+            except (NotAllowed, BroadcastError) as exc:
+                # Retrying would fail again at every sweep: the author lost the right, or a
+                # recipient's name makes the message too long. The refusal is in the audit log.
+                log.warning("scheduled broadcast %s cancelled: %s", bid, type(exc).__name__)
                 self.store.db["broadcasts"].update(bid, {"status": "cancelled", "finished": stamp(self.now())})
             except Exception:  # noqa: BLE001 - one broadcast must not stop the others; retried next sweep
                 log.exception("scheduled broadcast %s failed", bid)
@@ -411,8 +454,8 @@ class BroadcastService:
         """Progress: recipients and outbox counts; a sending broadcast with nothing left in flight
         becomes done. With `actor`, the reach is checked and the look audited."""
         if actor is not None:
-            with self.staff.attempt(actor, "broadcast_status", broadcast_id):
-                self._check_reach(actor, self._get(broadcast_id)["district"])
+            with self.staff.attempt(actor, "broadcast_status", broadcast_id) as note:
+                self._visible(actor, broadcast_id, note)
         bc = self._get(broadcast_id)
         counts = self.outbox.counts(source_prefix=f"bc|{broadcast_id}|")
         out = {k: int(counts.get(k, 0)) for k in ("queued", "sending", "sent", "failed", "blocked")}
@@ -449,8 +492,8 @@ class BroadcastService:
     def show(self, broadcast_id: int, actor: int | None = None) -> dict:
         """Everything stored about one broadcast, JSON fields decoded."""
         if actor is not None:
-            with self.staff.attempt(actor, "broadcast_show", broadcast_id):
-                self._check_reach(actor, self._get(broadcast_id)["district"])
+            with self.staff.attempt(actor, "broadcast_show", broadcast_id) as note:
+                return self._visible(actor, broadcast_id, note)
         return self._get(broadcast_id)
 
 

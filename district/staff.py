@@ -17,13 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
-from knowledge.clock import stamp
+from knowledge.clock import ZONE, stamp
+from knowledge.text import quote
 from knowledge.wording import CITY_WIDE
 from storage.store import Schema
 
@@ -33,7 +35,10 @@ log = logging.getLogger(__name__)
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_LENGTH = 10
 INVITE_MAX_DAYS = 90
+DEFAULT_INVITE_DAYS = 7
 AUDIT_CODE_SHOWN = 4
+REDEEM_FAILURES_MAX = 5                   # wrong codes a user may type…
+REDEEM_WINDOW = dt.timedelta(hours=1)     # …in this window before being locked out until it ends
 
 Now = Callable[[], dt.datetime]
 
@@ -116,7 +121,48 @@ def district_choices(districts: Iterable[str]) -> tuple[str, ...]:
 
 
 def unknown_district_message(name: str, districts: Iterable[str]) -> str:
-    return f"未知的区“{name}”。可选：{'、'.join(district_choices(districts))}。"
+    return f"未知的区“{quote(name)}”。可选：{'、'.join(district_choices(districts))}。"
+
+
+class RedeemThrottle:
+    """Wrong invite codes per user, in a fixed window that starts at the first wrong code.
+
+    Kept in memory and looked up by user id, so a locked-out user costs no query at all, and
+    nothing about them is left in the database (a /forget cannot reset it either). A restart
+    forgets it: a guesser gains five tries per restart against 31^10 possible codes."""
+
+    PRUNE_ABOVE = 10_000  # users with a window open, before expired windows are dropped
+
+    def __init__(self, limit: int = REDEEM_FAILURES_MAX, window: dt.timedelta = REDEEM_WINDOW):
+        self.limit, self.window = limit, window
+        self._lock = threading.Lock()
+        self._windows: dict[int, tuple[dt.datetime, int]] = {}  # user -> (window start, wrong codes)
+
+    def locked_until(self, user_id: int, now: dt.datetime) -> dt.datetime | None:
+        with self._lock:
+            start, failures = self._windows.get(user_id, (now, 0))
+        end = start + self.window
+        return end if failures >= self.limit and now < end else None
+
+    def failed(self, user_id: int, now: dt.datetime) -> int:
+        """Count one wrong code; returns the wrong codes in the current window."""
+        with self._lock:
+            start, failures = self._windows.get(user_id, (now, 0))
+            if now >= start + self.window:
+                start, failures = now, 0
+            self._windows[user_id] = (start, failures + 1)
+            if len(self._windows) > self.PRUNE_ABOVE:
+                self._windows = {u: w for u, w in self._windows.items() if now < w[0] + self.window}
+            return failures + 1
+
+    def succeeded(self, user_id: int) -> None:
+        with self._lock:
+            self._windows.pop(user_id, None)
+
+
+def locked_out_message(until: dt.datetime) -> str:
+    return (f"邀请码输错次数过多（一小时内 {REDEEM_FAILURES_MAX} 次），为安全起见已暂停验证。"
+            f"请于 {until.astimezone(ZONE).strftime('%H:%M')} 后再试，或向管理员核对邀请码。")
 
 
 class StaffService:
@@ -127,6 +173,7 @@ class StaffService:
         self.admins = frozenset(int(a) for a in admins)
         self.districts = list(districts)
         self.now = now
+        self.throttle = RedeemThrottle()
 
     # -- the audit ------------------------------------------------------------------------------
 
@@ -143,13 +190,16 @@ class StaffService:
     def attempt(self, user_id: int, action: str, target) -> Iterator[dict]:
         """Audit what happens inside: allowed if it returns, refused (with the reason) if it raises.
 
-        The body may set `note["detail"]` (and `note["target"]`) for the allowed row."""
-        note = {"detail": "", "target": target}
+        The body may set `note["detail"]` (and `note["target"]`) for the allowed row, and
+        `note["why"]` for a refused one whose message deliberately says less than the audit."""
+        note = {"detail": "", "target": target, "why": ""}
         try:
             yield note
         except Exception as exc:
             reason = getattr(exc, "message", None)
             detail = f"{type(exc).__name__}: {reason}" if reason else f"error: {type(exc).__name__}"
+            if note["why"]:
+                detail += f" ({note['why']})"
             self.audit(user_id, action, note["target"], False, detail)
             raise
         self.audit(user_id, action, note["target"], True, note["detail"])
@@ -239,7 +289,7 @@ class StaffService:
 
     # -- invite codes ---------------------------------------------------------------------------
 
-    def create_invite(self, actor: int, district: str, days: int = 7) -> str:
+    def create_invite(self, actor: int, district: str, days: int = DEFAULT_INVITE_DAYS) -> str:
         """A single-use code for `district`, valid `days` days; admin only."""
         with self.attempt(actor, "invite", district) as note:
             self._require_admin(actor, "生成邀请码")
@@ -266,20 +316,35 @@ class StaffService:
         with self.attempt(user_id, "redeem", mask_code(code)) as note:
             if user_id in self.admins:
                 raise StaffError("您是管理员，已拥有全部权限，无需使用邀请码。")
-            with self.store.transaction():
-                rows = list(self.store.db.query("select * from invites where code = ?", [code]))
-                if not rows:
-                    raise StaffError("邀请码无效，请核对后重新输入，或向管理员索取新的邀请码。")
-                invite = rows[0]
-                if invite["used_by"] is not None:
-                    raise StaffError("该邀请码已被使用过，每个邀请码只能使用一次。请向管理员索取新的邀请码。")
-                if self.now() >= dt.datetime.fromisoformat(invite["expires_at"]):
-                    raise StaffError("该邀请码已过期，请向管理员索取新的邀请码。")
-                self.store.db["invites"].update(code, {
-                    "used_by": user_id, "used_at": stamp(self.now())})
-                self._put_staff(user_id, invite["district"], invite["created_by"])
+            # Checked before the code is even looked at: while locked out, the right code fails too.
+            until = self.throttle.locked_until(user_id, self.now())
+            if until is not None:
+                note["why"] = "locked out"
+                raise StaffError(locked_out_message(until))
+            try:
+                invite = self._spend(user_id, code)
+            except StaffError:
+                if self.throttle.failed(user_id, self.now()) >= REDEEM_FAILURES_MAX:
+                    note["why"] = f"wrong code {REDEEM_FAILURES_MAX} times: locked out"
+                    raise StaffError(locked_out_message(self.throttle.locked_until(user_id, self.now()))) from None
+                raise
+            self.throttle.succeeded(user_id)
             note["detail"] = invite["district"]
         return self.role(user_id)
+
+    def _spend(self, user_id: int, code: str) -> dict:
+        with self.store.transaction():
+            rows = list(self.store.db.query("select * from invites where code = ?", [code]))
+            if not rows:
+                raise StaffError("邀请码无效，请核对后重新输入，或向管理员索取新的邀请码。")
+            invite = rows[0]
+            if invite["used_by"] is not None:
+                raise StaffError("该邀请码已被使用过，每个邀请码只能使用一次。请向管理员索取新的邀请码。")
+            if self.now() >= dt.datetime.fromisoformat(invite["expires_at"]):
+                raise StaffError("该邀请码已过期，请向管理员索取新的邀请码。")
+            self.store.db["invites"].update(code, {"used_by": user_id, "used_at": stamp(self.now())})
+            self._put_staff(user_id, invite["district"], invite["created_by"])
+        return invite
 
 
 __all__ = ["ADMIN", "CITY_WIDE", "NOBODY", "NotAllowed", "Role", "StaffError", "StaffService",

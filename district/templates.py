@@ -22,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from delivery.telegram_html import HtmlError, validate_html
 from knowledge.loader import DATA_DIR, DataError
+from knowledge.text import quote
 from knowledge.wording import cn
 
 TEMPLATES_FILE = DATA_DIR / "announcements.toml"
@@ -66,12 +67,12 @@ def placeholders(body: str) -> frozenset[str]:
     try:
         names, other = _scan(body)
     except jinja2.TemplateSyntaxError as exc:
-        raise BroadcastError(f"第 {exc.lineno} 行：占位符写法有误（{exc.message}）。可用的占位符：{allowed}") from None
+        raise BroadcastError(f"第 {exc.lineno} 行：占位符写法有误（{quote(exc.message)}）。可用的占位符：{allowed}") from None
     if other is not None:
         raise BroadcastError(f"只能使用 {allowed} 这样的占位符，不能使用过滤器、表达式或 {{% %}} 语句。")
     unknown = sorted(names - set(PLACEHOLDERS))
     if unknown:
-        raise BroadcastError(f"未知的占位符 {{{{ {unknown[0]} }}}}。可用的占位符：{allowed}")
+        raise BroadcastError(f"未知的占位符 {{{{ {quote(unknown[0])} }}}}。可用的占位符：{allowed}")
     return names
 
 
@@ -85,7 +86,7 @@ def parse_deadline(value: Any) -> dt.date:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise BroadcastError(f"截止日期“{value}”无效，请写成 2027-05-25 这样的日期。")
+    raise BroadcastError(f"截止日期“{quote(value)}”无效，请写成 2027-05-25 这样的日期。")
 
 
 @lru_cache(maxsize=128)

@@ -3,17 +3,18 @@
 A broadcast can carry a window: the 小巨人 dates of a year (`giant`, city-wide, table `windows`)
 or a district's review dates of a year (`review`, table `district_windows`; 全市 stands for every
 district). This module owns both tables: it records a window when its broadcast is sent and gives
-the rules engine the `Params` of the moment — config.toml's, with the announced windows on top
-(an announced window replaces the configured one of the same year).
+the rules engine the `Params` of the moment — the knowledge base's and config.toml's, with the
+announced windows on top as events. Each announced window is dated by the broadcast that set it,
+so against a curated follow-up notice the later publication wins (knowledge/events.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import sqlite_utils
 
+from knowledge.events import Source, Window
 from knowledge.rules import Params
 from storage.store import Schema
 
@@ -46,6 +47,12 @@ def _dates(row: dict) -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(row["start"]), dt.date.fromisoformat(row["end"])
 
 
+def _source(row: dict) -> Source:
+    published = dt.datetime.fromisoformat(row["set_at"]).date()
+    return Source(f"broadcast-{row['broadcast_id']}", f"第 {row['broadcast_id']} 号通知（{row['district']}主管部门）",
+                  published)
+
+
 class AnnouncedWindows:
     """The windows staff announced, and the rules engine's Params with them.
 
@@ -59,9 +66,17 @@ class AnnouncedWindows:
 
     def __call__(self) -> Params:
         if self._cached is None:
-            self._cached = replace(self.base, giant_windows={**self.base.giant_windows, **self.giant()},
-                                   review_windows={**self.base.review_windows, **self.review()})
+            self._cached = self.base.with_events(self.events())
         return self._cached
+
+    def events(self) -> tuple[Window, ...]:
+        """Every announced window as an event, with the broadcast that announced it as its source."""
+        rows = list(self.store.db.query(
+            "select 'giant_application' as kind, '全市' as district, year, start, [end], broadcast_id, set_at "
+            "from windows where kind = 'giant' union all "
+            "select 'review', district, year, start, [end], broadcast_id, set_at "
+            "from district_windows where kind = 'review' order by set_at"))
+        return tuple(Window(r["kind"], *_dates(r), _source(r), district=r["district"]) for r in rows)
 
     def invalidate(self) -> None:
         self._cached = None

@@ -27,8 +27,10 @@ from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
 from icalendar.prop import vDuration
 
 from knowledge.clock import ZONE
+from knowledge.loader import KnowledgeBase, citation, default_kb
 from knowledge.profile import TIER_NAMES, Profile
 from knowledge.rules import Item, Result
+from knowledge.wording import kind_name
 
 PRODID = "-//tiedui-zhushou//rules engine//ZH"
 UID_DOMAIN = "tiedui-zhushou"
@@ -38,27 +40,9 @@ FEED_REFRESH = timedelta(hours=12)
 # Details that tell an item's state, not which item it is: a feed keeps the UID when they change.
 VOLATILE_DETAILS = frozenset({"overdue", "configured", "submitted"})
 
-SUMMARIES = {
-    "annual_update": "年度信息更新截止",
-    "key_monitoring": "重点监测：务必按时更新信息",
-    "cancelled": "称号取消认定",
-    "change_filing": "更名/迁移变更申请截止",
-    "major_change_report": "重大变化情况报告截止",
-    "reapply_ban": "可再次申报梯队企业称号",
-    "reapply_allowed": "可再次申报梯队企业称号",
-    "expiry_review": "资质到期复核",
-    "giant_window": "“小巨人”申报窗口",
-    "not_eligible": "暂不具备“小巨人”申报条件",
-    "innovative_cycle": "创新型中小企业本月申报截止",
-    "application_policy": "专精特新中小企业申报政策",
-    "application_closed": "专精特新中小企业申报模块关闭至",
-    "certificate": "可申领电子证书",
-}
-
-
 def summary(item: Item) -> str:
     """Short Chinese title of the event."""
-    text = SUMMARIES.get(item.kind, item.kind)
+    text = kind_name(item.kind)
     if item.tier is not None and item.kind in ("annual_update", "expiry_review", "certificate"):
         text += f"（{TIER_NAMES[item.tier]}）"
     if item.estimate:
@@ -100,7 +84,7 @@ def _label(profile: Profile) -> str:
     return " ".join((profile.name or profile.district).split())
 
 
-def _events(result: Result, uid: Callable[[Item], str],
+def _events(result: Result, kb: KnowledgeBase, uid: Callable[[Item], str],
             alarms: Callable[[Item], Iterable[timedelta]]) -> Iterable[Event]:
     stamp = datetime.combine(result.today, time(0), tzinfo=timezone.utc)
     seen: dict[str, int] = {}
@@ -118,7 +102,7 @@ def _events(result: Result, uid: Callable[[Item], str],
         event.add("dtstart", when)
         event.add("dtend", when + timedelta(days=1))
         event.add("summary", summary(item))
-        description = f"{item.text}\n{item.why}\n依据：通知 {item.ref}"
+        description = f"{item.text}\n{item.why}\n{citation(item.ref, kb)}"
         if item.start is not None and item.due is not None:
             description += f"\n时间：{item.start.isoformat()} 至 {item.due.isoformat()}"
         event.add("description", description)
@@ -132,10 +116,10 @@ def _events(result: Result, uid: Callable[[Item], str],
         yield event
 
 
-def to_ics(result: Result, profile: Profile) -> bytes:
-    """The dated items of `result` as an iCalendar file."""
+def to_ics(result: Result, profile: Profile, kb: KnowledgeBase | None = None) -> bytes:
+    """The dated items of `result` as an iCalendar file; `kb` words the citations (default: the notice)."""
     cal = _calendar(f"梯队助手：{_label(profile)}")
-    for event in _events(result, _uid, lambda item: (-ALARM_BEFORE,)):
+    for event in _events(result, kb or default_kb(), _uid, lambda item: (-ALARM_BEFORE,)):
         cal.add_component(event)
     return cal.to_ical()
 
@@ -154,7 +138,7 @@ def beijing_timezone() -> Timezone:
 
 
 def to_feed(result: Result, profile: Profile | None, *, salt: str,
-            alarms: Callable[[Item], Iterable[datetime]]) -> bytes:
+            alarms: Callable[[Item], Iterable[datetime]], kb: KnowledgeBase | None = None) -> bytes:
     """The dated items of `result` as a calendar subscription; `alarms(item)` gives the moments
     (aware datetimes) to alert at. An all-day event starts at local midnight, so each alarm is a
     trigger relative to that: 09:00 thirty days before is -P29DT15H. Without a profile the feed
@@ -168,6 +152,6 @@ def to_feed(result: Result, profile: Profile | None, *, salt: str,
         start = datetime.combine(item.due or item.start, time(0))
         return sorted({moment.astimezone(ZONE).replace(tzinfo=None) - start for moment in alarms(item)})
 
-    for event in _events(result, lambda item: _feed_uid(item, salt), triggers):
+    for event in _events(result, kb or default_kb(), lambda item: _feed_uid(item, salt), triggers):
         cal.add_component(event)
     return cal.to_ical()

@@ -1,7 +1,8 @@
 """Bring a question into one form before matching: Simplified, half-width, no punctuation.
 
-Traditional characters are converted with zhconv; full-width letters and digits are folded by
-NFKC; punctuation, symbols, emoji and control characters become spaces; colloquial, English and
+Traditional Chinese is converted with OpenCC's `tw2sp` (phrase level, with Taiwan vocabulary:
+資訊 → 信息, 軟體 → 软件 — a character-by-character converter gives 资讯, 软体, words the notice never
+uses); full-width letters and digits are folded by NFKC; punctuation, symbols, emoji and control characters become spaces; colloquial, English and
 misspelt words are rewritten to the notice's own terms from `synonyms.toml`.
 """
 
@@ -10,8 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import zhconv
+import opencc
 
+_TW2SP = opencc.OpenCC("tw2sp")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKEN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z]+|\d+")
 
@@ -24,9 +26,10 @@ def _is_noise(ch: str) -> bool:
 def clean(text: str) -> str:
     """NFKC, lowercase, Traditional→Simplified, punctuation/emoji/control characters → single spaces."""
     text = unicodedata.normalize("NFKC", text).lower()
-    if _CJK_RE.search(text):
-        text = zhconv.convert(text, "zh-cn")
+    # Noise goes first: OpenCC reads a C string, and a NUL would end the text there.
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
+    if _CJK_RE.search(text):
+        text = _TW2SP.convert(text)
     text = _LATIN_WORD_RE.sub(lambda m: _stem(m.group(0)), text.replace("-", " "))
     return " ".join(text.split())
 
@@ -87,6 +90,17 @@ def _word_bounded(text: str, start: int, length: int) -> bool:
     return not ("a" <= before <= "z") and not ("a" <= after <= "z")
 
 
+_FUNCTION_WORDS = """a about above after again against all also an and any are as at be been before being below
+between both but by can could did do does doing down during each either few for from further get gets got
+had has have having here how i if in into is it its just many may me might more most much must my need
+needs neither no not of on once only or other our ours out over own per same shall she should so some such
+than that the their them then there these they this those through to under until up upon us very via was we
+were what when where whether which while who whom why will with would yes you your""".split()
+# English function words carry no topic; an entry whose English example questions happen to use
+# them ("who is responsible…") would otherwise collect every English question.
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS) | frozenset(_stem(w) for w in _FUNCTION_WORDS if len(w) >= 5)
+
+
 def tokens(normalized: str) -> list[str]:
     """Chinese runs as character unigrams and bigrams; Latin words and numbers whole."""
     out: list[str] = []
@@ -94,7 +108,7 @@ def tokens(normalized: str) -> list[str]:
         if _CJK_RE.match(run):
             out.extend(run)
             out.extend(run[i:i + 2] for i in range(len(run) - 1))
-        else:
+        elif run not in FUNCTION_WORDS:
             out.append(run)
     return out
 

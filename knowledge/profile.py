@@ -11,18 +11,23 @@ Every error is a `ProfileError(field, message)`: `field` is the path of the offe
 `str(error)` is `"<field>: <message>"`.
 
 Decisions on points the issue leaves open:
-- Only `district` is required. `titles`, `updates`, `changes`, `incidents`, `plans` default to
-  empty lists, `application` and `name` to None.
+- Only `district` is required. `titles`, `updates`, `changes`, `incidents`, `plans`, `reviews`
+  default to empty lists, `application` and `name` to None.
+- `reviews` records what the enterprise knows of a title's review (二): `tier`, `result` (passed,
+  failed, or pending: it took part and no result is out) and `date` (when it took part or learnt
+  the result). A record applies to the title of that tier announced before its date; the rules
+  read it once a review list is published (二、3) and stop asking for the review itself.
 - `reported` (changes) and `remedied` (incidents) default to false when absent: the rules then
   list the obligation, which is the safe side. When present they must be true/false.
 - Unknown keys are refused (at the top level and inside each entry), naming the key and listing
   the allowed ones — a misspelt `update` must not silently read as "no updates".
 - Dates are `YYYY-MM-DD` strings (JSON) or TOML dates; a TOML date-time is refused. A date after
-  `today` is refused for `titles[].since`, `changes[].date`, `incidents[].date` and also
-  `application.submitted`: they are facts that have already happened.
+  `today` is refused for `titles[].since`, `changes[].date`, `incidents[].date`, `reviews[].date`
+  and also `application.submitted`: they are facts that have already happened.
 - `updates` are integers (a 4-digit string is accepted too); a year after `today`'s year is
   refused; duplicates are dropped and the years kept sorted.
-- `name` is one line of at most 100 characters (no line breaks or control characters).
+- `name` is one line of at most 100 UTF-16 units, as Telegram counts (an emoji is 2), with no line
+  breaks or control characters.
 - District names are the full official names of meta.toml's `[[districts]]` (`DISTRICTS`, read
   from the knowledge base); surrounding spaces are trimmed, nothing else is guessed (朝阳 is not
   朝阳区).
@@ -37,9 +42,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from knowledge.loader import default_kb
+from knowledge.text import quote, utf16_len
 from knowledge.wording import TIER_NAMES, TIER_RANK, TIERS  # noqa: F401 - re-exported for the profile's users
 
 CHANGE_KINDS: tuple[str, ...] = ("rename", "relocation", "merger", "restructuring")
@@ -62,8 +68,12 @@ INCIDENT_NAMES: dict[str, str] = {
     "fraud": "数据造假",
 }
 
+# The outcome of a title's review as the enterprise knows it; "pending": it took part, no result yet.
+REVIEW_RESULTS: tuple[str, ...] = ("passed", "failed", "pending")
+REVIEW_RESULT_NAMES: dict[str, str] = {"passed": "通过", "failed": "未通过", "pending": "已参加、结果未公布"}
+
 NAME_MAX = 100
-_TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name")
+_TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name", "reviews")
 
 
 def _districts() -> tuple[str, ...]:
@@ -115,6 +125,13 @@ class Application:
 
 
 @dataclass(frozen=True)
+class Review:
+    tier: str
+    result: str
+    date: date  # when the enterprise took part, or learnt the result
+
+
+@dataclass(frozen=True)
 class Profile:
     district: str
     titles: tuple[Title, ...] = ()
@@ -124,6 +141,7 @@ class Profile:
     application: Application | None = None
     plans: tuple[str, ...] = ()
     name: str | None = None
+    reviews: tuple[Review, ...] = ()
 
 
 # --- field checks -------------------------------------------------------------------------------
@@ -137,7 +155,7 @@ def _check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> 
     for key in data:
         if key not in allowed:
             field = f"{where}.{key}" if where else str(key)
-            raise ProfileError(field, f"未知字段“{key}”，可用字段：{'、'.join(allowed)}")
+            raise ProfileError(field, f"未知字段“{quote(key)}”，可用字段：{'、'.join(allowed)}")
 
 
 def _mapping(value: Any, field: str) -> Mapping[str, Any]:
@@ -154,10 +172,19 @@ def _list(value: Any, field: str) -> list[Any]:
     return value
 
 
+def _tables(data: Mapping[str, Any], key: str, keys: tuple[str, ...]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each object of the list `data[key]`, checked to be an object with only `keys`, with its path."""
+    for i, entry in enumerate(_list(data.get(key), key)):
+        where = f"{key}[{i}]"
+        entry = _mapping(entry, where)
+        _check_keys(entry, keys, where)
+        yield where, entry
+
+
 def _choice(value: Any, field: str, choices: tuple[str, ...], what: str) -> str:
     if not isinstance(value, str) or value.strip() not in choices:
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-        raise ProfileError(field, f"未知的{what}“{shown}”，可选：{'、'.join(choices)}")
+        raise ProfileError(field, f"未知的{what}“{quote(shown)}”，可选：{'、'.join(choices)}")
     return value.strip()
 
 
@@ -169,15 +196,15 @@ def _date(value: Any, field: str, today: date | None) -> date:
     elif isinstance(value, str):
         text = value.strip()
         if not _ISO_DATE.match(text):
-            raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式")
+            raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式")
         try:
             parsed = date.fromisoformat(text)
         except ValueError:
-            raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式") from None
+            raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式") from None
     elif value is None:
         raise ProfileError(field, "缺少日期，请用 YYYY-MM-DD 格式")
     else:
-        raise ProfileError(field, f"日期无效“{value}”，请用 YYYY-MM-DD 格式")
+        raise ProfileError(field, f"日期无效“{quote(value)}”，请用 YYYY-MM-DD 格式")
     if today is not None and parsed > today:
         raise ProfileError(field, f"日期“{_iso(parsed)}”晚于今天（{_iso(today)}），只能填写已经发生的日期")
     return parsed
@@ -187,7 +214,7 @@ def _bool(value: Any, field: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ProfileError(field, f"应为 true 或 false，而不是“{value}”")
+        raise ProfileError(field, f"应为 true 或 false，而不是“{quote(value)}”")
     return value
 
 
@@ -199,14 +226,28 @@ def _required(entry: Mapping[str, Any], key: str, where: str) -> Any:
 
 def _year(value: Any, field: str, today: date) -> int:
     if isinstance(value, bool):
-        raise ProfileError(field, f"年份无效“{value}”，请写四位数年份，如 2025")
+        raise ProfileError(field, f"年份无效“{quote(value)}”，请写四位数年份，如 2025")
     if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
         value = int(value.strip())
     if not isinstance(value, int) or not 1990 <= value <= 9999:
-        raise ProfileError(field, f"年份无效“{value}”，请写四位数年份，如 2025")
+        raise ProfileError(field, f"年份无效“{quote(value)}”，请写四位数年份，如 2025")
     if value > today.year:
         raise ProfileError(field, f"年份 {value} 晚于今年（{today.year}），只能填写已经完成更新的年份")
     return value
+
+
+def check_name(name: Any) -> str | None:
+    """The enterprise name as stored (None when blank); ProfileError when it is not one line of
+    at most NAME_MAX UTF-16 units — Telegram's unit, so that a name of emoji cannot make an
+    announcement longer than its length check allowed."""
+    if not isinstance(name, str):
+        raise ProfileError("name", "应为文字")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in name):
+        raise ProfileError("name", "企业名称应为一行文字，不能含换行或控制字符")
+    size = utf16_len(name)
+    if size > NAME_MAX:
+        raise ProfileError("name", f"企业名称过长（{size} 字），最多 {NAME_MAX} 字（表情符号等按 2 字计）")
+    return name.strip() or None
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -225,10 +266,7 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
     district = _choice(raw_district, "district", districts, "区")
 
     titles = []
-    for i, entry in enumerate(_list(data.get("titles"), "titles")):
-        where = f"titles[{i}]"
-        entry = _mapping(entry, where)
-        _check_keys(entry, ("tier", "since"), where)
+    for where, entry in _tables(data, "titles", ("tier", "since")):
         tier = _choice(_required(entry, "tier", where), f"{where}.tier", TIERS, "称号层级")
         since = _date(_required(entry, "since", where), f"{where}.since", today)
         titles.append(Title(tier, since))
@@ -237,20 +275,14 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
                       for i, y in enumerate(_list(data.get("updates"), "updates"))})
 
     changes = []
-    for i, entry in enumerate(_list(data.get("changes"), "changes")):
-        where = f"changes[{i}]"
-        entry = _mapping(entry, where)
-        _check_keys(entry, ("kind", "date", "reported"), where)
+    for where, entry in _tables(data, "changes", ("kind", "date", "reported")):
         kind = _choice(_required(entry, "kind", where), f"{where}.kind", CHANGE_KINDS, "变化类型")
         when = _date(_required(entry, "date", where), f"{where}.date", today)
         reported = _bool(entry.get("reported"), f"{where}.reported", False)
         changes.append(Change(kind, when, reported))
 
     incidents = []
-    for i, entry in enumerate(_list(data.get("incidents"), "incidents")):
-        where = f"incidents[{i}]"
-        entry = _mapping(entry, where)
-        _check_keys(entry, ("kind", "date", "remedied"), where)
+    for where, entry in _tables(data, "incidents", ("kind", "date", "remedied")):
         kind = _choice(_required(entry, "kind", where), f"{where}.kind", INCIDENT_KINDS, "情形类型")
         when = _date(_required(entry, "date", where), f"{where}.date", today)
         remedied = _bool(entry.get("remedied"), f"{where}.remedied", False)
@@ -270,15 +302,16 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
         if tier not in plans:
             plans.append(tier)
 
+    reviews = []
+    for where, entry in _tables(data, "reviews", ("tier", "result", "date")):
+        tier = _choice(_required(entry, "tier", where), f"{where}.tier", TIERS, "称号层级")
+        result = _choice(_required(entry, "result", where), f"{where}.result", REVIEW_RESULTS, "复核结果")
+        when = _date(_required(entry, "date", where), f"{where}.date", today)
+        reviews.append(Review(tier, result, when))
+
     name = data.get("name")
     if name is not None:
-        if not isinstance(name, str):
-            raise ProfileError("name", "应为文字")
-        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-            raise ProfileError("name", "企业名称应为一行文字，不能含换行或控制字符")
-        if len(name) > NAME_MAX:
-            raise ProfileError("name", f"企业名称过长（{len(name)} 字），最多 {NAME_MAX} 字")
-        name = name.strip() or None
+        name = check_name(name)
 
     return Profile(
         district=district,
@@ -289,6 +322,7 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
         application=application,
         plans=tuple(plans),
         name=name,
+        reviews=tuple(reviews),
     )
 
 
@@ -342,6 +376,7 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
                         {"tier": profile.application.tier,
                          "submitted": _iso(profile.application.submitted)}),
         "plans": list(profile.plans),
+        "reviews": [{"tier": r.tier, "result": r.result, "date": _iso(r.date)} for r in profile.reviews],
     }
     if profile.name is not None:
         data["name"] = profile.name

@@ -1,4 +1,5 @@
-"""Words every channel shows the same way: the tiers, the statuses, dates and numbers in Chinese.
+"""Words every channel shows the same way: the tiers, the statuses, the kinds of obligation, dates
+and numbers in Chinese.
 
 One definition each, so the console, Telegram, `check` and the reminders cannot drift apart (they
 once said 已过期 in one place and 已到期 in another for the same status).
@@ -62,3 +63,31 @@ def cn_number(n: int) -> str:
 def quarter_name(q: int) -> str:
     """第二季度 for 2."""
     return f"第{cn_number(q)}季度"
+
+
+# The rules engine's item kinds as people read them: a reminder's heading, an .ics event's title,
+# /deadlines for an item without a date — one name per kind in every channel.
+KIND_NAMES: dict[str, str] = {
+    "annual_update": "年度信息更新",
+    "key_monitoring": "重点监测",
+    "cancelled": "称号取消认定",
+    "change_filing": "更名/跨省迁移变更申请",
+    "major_change_report": "重大变化情况报告",
+    "reapply_ban": "可以再次申报梯队企业称号",
+    "reapply_allowed": "可以再次申报梯队企业称号",
+    "expiry_review": "资质到期复核",
+    "giant_window": "国家专精特新“小巨人”申报",
+    "not_eligible": "暂不具备“小巨人”申报条件",
+    "innovative_cycle": "创新型中小企业本月申报",
+    "application_policy": "专精特新中小企业申报政策",
+    "application_closed": "专精特新中小企业申报模块关闭",
+    "certificate": "电子证书可以申领了",
+    "specialized_window": "专精特新中小企业申报",
+    "pending_review_list": "复核通过名单公告前称号依然有效",
+    "review_list": "复核通过名单已公告",
+}
+
+
+def kind_name(kind: str) -> str:
+    """The Chinese name of an item kind (the kind itself if the rules engine grew a new one)."""
+    return KIND_NAMES.get(kind, kind)

@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 
 from knowledge.clock import ZONE
 from knowledge.rules import Item
+from knowledge.text import quote
 
 DEFAULT_LEADS = (30, 7, 1)
+LEAD_MAX = 365
 # Kinds reminded before their due date, and kinds reminded when they open / become available.
 LEAD_KINDS = frozenset({"annual_update", "change_filing", "major_change_report", "expiry_review",
-                        "giant_window", "innovative_cycle", "application_closed"})
-OPENING_KINDS = frozenset({"expiry_review", "giant_window", "innovative_cycle", "certificate",
-                           "application_closed"})
+                        "giant_window", "specialized_window", "innovative_cycle", "application_closed"})
+OPENING_KINDS = frozenset({"expiry_review", "giant_window", "specialized_window", "innovative_cycle",
+                           "certificate", "application_closed"})
 DUE_DAY_KINDS = frozenset({"reapply_ban"})  # a day to be told about, not a deadline to meet
 REMINDED_KINDS = LEAD_KINDS | OPENING_KINDS | DUE_DAY_KINDS
 
@@ -43,7 +45,7 @@ def parse_hhmm(text: str) -> dt.time:
         hour, minute = text.split(":")
         value = dt.time(int(hour), int(minute))
     except (ValueError, TypeError):
-        raise SettingsError(f"时间“{text}”格式不对，请写成 09:00 这样的 24 小时制。") from None
+        raise SettingsError(f"时间“{quote(text)}”格式不对，请写成 09:00 这样的 24 小时制。") from None
     return value
 
 
@@ -56,8 +58,8 @@ class Settings:
     quiet_end: dt.time = dt.time(8, 0)
 
     def __post_init__(self):
-        if not self.leads or any(not 0 <= n <= 365 for n in self.leads):
-            raise SettingsError("提前提醒天数应在 0–365 之间。")
+        if not self.leads or any(not 0 <= n <= LEAD_MAX for n in self.leads):
+            raise SettingsError(f"提前提醒天数应在 0–{LEAD_MAX} 之间。")
 
     @classmethod
     def from_row(cls, row: dict) -> "Settings":
@@ -116,7 +118,10 @@ class Planned:
 
 
 def _payload(item: Item) -> dict:
-    return {"text": item.text, "why": item.why, "tier": item.tier, "estimate": item.estimate}
+    payload = {"text": item.text, "why": item.why, "tier": item.tier, "estimate": item.estimate}
+    if item.detail("change_date") is not None:  # which change 已完成 marks as reported
+        payload["change"] = {"kind": item.detail("change_kind"), "date": item.detail("change_date").isoformat()}
+    return payload
 
 
 def plan(user_id: int, chat_id: int, items: list[Item] | tuple[Item, ...], s: Settings) -> list[Planned]:

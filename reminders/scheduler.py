@@ -24,11 +24,13 @@ JOB_DEFAULTS = {"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1
 class ReminderJobs:
     """The periodic work; each method is also callable directly (start-up, CLI, tests)."""
 
-    def __init__(self, service, outbox, clock: Clock, extra_sweeps: tuple[Callable[[dt.datetime], int], ...] = ()):
+    def __init__(self, service, outbox, clock: Clock, extra_sweeps: tuple[Callable[[dt.datetime], int], ...] = (),
+                 followups=None):
         self.service = service
         self.outbox = outbox
         self.clock = clock
         self.extra_sweeps = extra_sweeps  # e.g. scheduled broadcasts that fell due
+        self.followups = followups        # FollowUpNotices: new follow-up notices re-plan and notify
 
     async def sweep(self) -> int:
         """Enqueue what is due now and let the outbox send it."""
@@ -47,6 +49,8 @@ class ReminderJobs:
 
     async def replan(self) -> dict:
         try:
+            if self.followups is not None:
+                await asyncio.to_thread(self.followups.process, self.clock.now())
             totals = await asyncio.to_thread(self.service.replan_all, self.clock.now())
         except Exception:  # noqa: BLE001
             log.exception("daily re-plan failed")

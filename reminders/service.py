@@ -23,7 +23,7 @@ import sqlite_utils
 
 from knowledge.clock import ZONE, Clock, SystemClock, stamp
 from knowledge.profile import ProfileError, parse_profile
-from knowledge.rules import Item, Params, add_months, evaluate
+from knowledge.rules import Item, Params, evaluate
 from reminders.plan import DEFAULT_LEADS, Planned, Settings, in_quiet, item_key, plan, send_moment
 from reminders.subscriptions import Subscriptions
 from storage.store import Schema
@@ -263,8 +263,9 @@ class ReminderService:
             if row["kind"] == "annual_update":
                 profile["updates"] = sorted(set(profile.get("updates", [])) | {due.year})
             elif row["kind"] in ("change_filing", "major_change_report"):
+                done = json.loads(row["item"]).get("change") or {}
                 for change in profile.get("changes", []):
-                    if add_months(dt.date.fromisoformat(change["date"]), 3) == due:
+                    if (change.get("kind"), change.get("date")) == (done.get("kind"), done.get("date")):
                         change["reported"] = True
             self.store.put_profile(user_id, profile)
         self.store.db.execute(

@@ -100,16 +100,13 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            if self.path != ":memory:" and not self.path.startswith("file:"):
-                # config.toml promises the file is created on first use; a fresh clone has no data/.
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             # Deleted rows are overwritten, so /forget leaves nothing behind in free pages.
             conn.execute("PRAGMA secure_delete=ON")
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
             raise StoreError(f"无法打开数据库 {self.path}：{exc}") from None
         with self._connections_lock:
             self._connections.append(conn)

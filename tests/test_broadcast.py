@@ -493,7 +493,7 @@ def test_district_staff_set_their_districts_review_window_and_the_rules_use_it(w
     from knowledge.profile import parse_profile
     from knowledge.rules import Params, evaluate
 
-    params = Params(review_windows=windows)
+    params = Params().with_windows(review=windows)
     today = dt.date(2026, 12, 1)
     haidian = parse_profile({"district": "海淀区", "titles": [{"tier": "innovative", "since": "2024-06-01"}], "updates": [2025, 2026]}, today)
     chaoyang = parse_profile({"district": "朝阳区", "titles": [{"tier": "innovative", "since": "2024-06-01"}], "updates": [2025, 2026]}, today)
@@ -528,5 +528,7 @@ def test_staff_of_another_district_cannot_touch_a_broadcast_and_it_is_audited(wo
 
 
 def test_an_unknown_broadcast_is_a_clear_error(world):
-    with pytest.raises(BroadcastError, match="找不到编号为 999 的通知"):
+    with pytest.raises(NotAllowed, match="找不到编号为 999 的通知"):
         world.bc.preview(ADMIN, 999)
+    row = world.audit()[-1]
+    assert (row["action"], row["allowed"]) == ("broadcast_preview", 0) and "no such broadcast" in row["detail"]

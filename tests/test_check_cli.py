@@ -60,7 +60,7 @@ def test_the_summary_is_readable_chinese(tmp_path):
     out = done.stdout
     assert "示例科技有限公司" in out and "状态：有效" in out and "有效期至：2027年5月31日" in out
     assert out.index("2026年5月31日前") < out.index("2026年6月15日前") < out.index("2026年6月30日")
-    assert "依据：通知 3" in out and "原因：" in out
+    assert "依据：通知第三部分“年度信息更新”" in out and "原因：" in out
 
 
 def test_a_toml_profile_is_accepted(tmp_path):
@@ -84,7 +84,7 @@ def test_ics_file_parses_back_with_the_right_dates(tmp_path):
     first = events[0]
     assert first.decoded("DTEND") == date(2026, 6, 1)
     assert "年度信息更新" in str(first["SUMMARY"])
-    assert "依据：通知 3" in str(first["DESCRIPTION"])
+    assert "依据：通知第三部分“年度信息更新”" in str(first["DESCRIPTION"])
     (alarm,) = first.walk("VALARM")
     assert alarm.decoded("TRIGGER") == -timedelta(days=7)
     again = tmp_path / "again.ics"

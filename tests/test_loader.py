@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.loader import DATA_DIR, DataError, cite_for, load
+from knowledge.loader import DATA_DIR, DataError, citation, cite_for, load
 
 NOTICE = DATA_DIR / "notice.md"
 EXPECTED_REFS = ["0", "1.1.0", "1.1.1", "1.1.2", "1.2.1", "1.2.2", "1.3", "2.1", "2.2", "2.3", "3",
@@ -97,18 +97,20 @@ def test_seventeen_district_authorities_are_listed(kb):
     assert len(names) == 17 and "北京经济技术开发区" in names and "海淀区" in names
 
 
-@pytest.mark.parametrize("ref, text, expected", [
-    ("3", "有效期内…", "三、年度信息更新"),
-    ("2.2", "2.市经济…", "二、资质到期复核 第2项"),
-    ("6.1", "关于…", "六、其他事项 第1段"),
-    ("1.1.0", "按照…", "一、申报流程（一）创新型中小企业 开头段"),
-    ("1.1.1", "1.北京市…", "一、申报流程（一）创新型中小企业 第1项"),
-    ("1.3", "国家…", "一、申报流程（三）专精特新“小巨人”企业"),
-    ("att.4", "各区…", "附件4"),
-    ("0", "按照…", "通知开头"),
+@pytest.mark.parametrize("ref, title, expected", [
+    ("3", "年度信息更新", "通知第三部分“年度信息更新”"),
+    ("2.2", "2026年到期复核安排", "通知第二部分“资质到期复核”第2项"),
+    ("6.1", "申请不收费", "通知第六部分“其他事项”第1项"),
+    ("1.1.0", "认定标准", "通知第一部分“申报流程”之“（一）创新型中小企业”开头"),
+    ("1.1.1", "怎么申报", "通知第一部分“申报流程”之“（一）创新型中小企业”第1项"),
+    ("1.3", "小巨人", "通知第一部分“申报流程”之“（三）专精特新‘小巨人’企业”"),
+    ("att.4", "附件4：各区中小企业主管部门咨询电话汇总表", "通知附件4《各区中小企业主管部门咨询电话汇总表》"),
+    ("0", "通知背景", "通知开头"),
 ])
-def test_citations_name_the_clause_in_words(kb, ref, text, expected):
-    assert cite_for(ref, kb.headings, text) == expected
+def test_citations_name_the_clause_in_words(kb, ref, title, expected):
+    assert cite_for(ref, kb.headings, title) == expected
+    if ref in kb.by_ref:
+        assert kb.by_ref[ref].cite == expected and citation(ref, kb) == "依据：" + expected
 
 
 # -- broken data is refused, naming file, entry and field -------------------------------

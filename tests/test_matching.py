@@ -96,3 +96,160 @@ def test_a_suggestion_offers_at_most_three_distinct_clauses(matcher):
         assert len(refs) <= 3 and len(set(refs)) == len(refs)
         if m.entry is not None:
             assert not m.suggestions
+
+
+# -- every fact of a clause is in its answer (issue 11, item 3) ------------------------------
+
+def _nfkc(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text)
+
+
+@pytest.mark.parametrize("entry", default_kb().entries, ids=lambda e: e.ref)
+def test_each_fact_of_a_clause_is_in_its_verbatim_text_and_its_plain_answer(entry):
+    assert entry.facts, f"{entry.ref} lists no facts"
+    for fact in entry.facts:
+        assert _nfkc(fact) in _nfkc(entry.text), (entry.ref, fact, "not in the verbatim text")
+        assert _nfkc(fact) in _nfkc(entry.answer), (entry.ref, fact, "not in the plain answer")
+
+
+@pytest.mark.parametrize("ref, fact", [
+    ("1.2.1", "废止"),                 # the old 63号 document's clauses are repealed
+    ("1.1.2", "北京经济技术开发区"),   # 经开区 has its own district-level authority
+    ("2.1", "自动失效"),
+    ("2.3", "依然有效"),
+    ("3", "取消认定"),
+    ("4.3", "三年内不得再次申报"),
+])
+def test_the_legal_effects_the_issue_names_are_in_the_answers(ref, fact):
+    assert fact in default_kb().by_ref[ref].answer
+
+
+# -- small talk, two questions, the lead sentence, tiers --------------------------------------
+
+@pytest.mark.parametrize("text, kind", [
+    ("你好", "greeting"), ("您好！", "greeting"), ("在吗", "greeting"), ("在吗？？", "greeting"),
+    ("谢谢", "thanks"), ("谢谢啦", "thanks"), ("Thanks!", "thanks"), ("你好，你是谁", "identity"),
+    ("你是谁", "identity"), ("好的", "ack"), ("嗯嗯", "ack"), ("收到", "ack"), ("再见", "bye"), ("bye", "bye"),
+])
+def test_small_talk_is_recognised_and_never_answered_with_a_clause(matcher, text, kind):
+    m = matcher.match(text)
+    assert m.decision == "smalltalk" and m.smalltalk == kind and m.entry is None and not m.suggestions
+    assert matcher.match_many(text) == [m]
+
+
+@pytest.mark.parametrize("text", ["你好，请问年报什么时候截止？", "谢谢，另外证书在哪领？", "在吗 公司改名了怎么办"])
+def test_a_greeting_in_front_of_a_question_does_not_hide_the_question(matcher, text):
+    assert matcher.match(text).decision == "answer"
+
+
+@pytest.mark.parametrize("text, refs", [
+    ("公司改名了平台上要变更吗？另外年度信息更新截止到什么时候？", {"4.1", "3"}),
+    ("电子证书公告后多久能领？还有，申报这些要不要花钱？", {"5", "6.1"}),
+])
+def test_two_questions_about_different_clauses_get_two_answers(matcher, text, refs):
+    ms = matcher.match_many(text)
+    assert {m.entry.ref for m in ms if m.entry} == refs and len(ms) == 2
+    assert not any(m.more for m in ms)
+
+
+def test_more_than_two_questions_are_flagged(matcher):
+    ms = matcher.match_many("公司改名了平台上要变更吗？另外年度信息更新截止到什么时候？还有，电子证书在哪里申领？")
+    assert len(ms) == 2 and all(m.more for m in ms)
+
+
+def test_one_question_asked_twice_gets_one_answer(matcher):
+    ms = matcher.match_many("年报什么时候截止？没按时更新会怎样？")
+    assert [m.entry.ref for m in ms] == ["3"]
+
+
+def test_the_reply_leads_with_the_sentence_that_answers_what_was_asked(matcher):
+    m = matcher.match("年度信息更新累计两次没做会取消认定吗？")
+    assert m.entry.ref == "3" and m.lead is not None
+    assert m.answer_text().startswith("对累计达两次未更新的企业，取消认定。")
+    assert sorted(m.answer_text()) == sorted(m.entry.answer)  # reordered, nothing lost
+
+
+def test_a_question_about_the_first_sentence_keeps_the_answer_as_written(matcher):
+    m = matcher.match("年报每年几号之前要交？")
+    assert m.entry.ref == "3" and m.lead is None and m.answer_text() == m.entry.answer
+
+
+@pytest.mark.parametrize("question", ["小巨人申报条件有哪些？", "专精特新中小企业申报资料清单模板在哪？"])
+def test_a_question_about_one_tier_is_never_answered_with_another_tiers_standard(matcher, question):
+    m = matcher.match(question)
+    refs = [m.entry.ref] if m.entry else [s.entry.ref for s in m.suggestions]
+    assert "att.2" not in refs and "att.3" not in refs, (question, refs)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("連續兩年沒有更新企業資訊會怎樣", "连续两年没有更新企业信息会怎样"),
+    ("軟體公司", "软件公司"),
+])
+def test_traditional_vocabulary_becomes_the_mainland_word(raw, expected):
+    assert clean(raw) == expected
+
+
+# -- out-of-scope topics are word combinations with exceptions; background is not the question --
+
+@pytest.mark.parametrize("question", [
+    "上海的专精特新中小企业今年什么时候申报？",      # a place name, not the substring 上海专精特新
+    "我想注册一家公司，流程是什么？",
+    "营业执照上的注册地址要变更，去哪个部门办？",
+    "认定后可以享受哪些政策支持？",
+    "海淀区中小企业主管部门的咨询电话是多少？",      # 附件4 is named, its numbers are not in the notice
+    "专精特新的公示期一般是几天？",
+    "公司从海淀搬到朝阳，还在北京市内，资质要变更吗？",
+])
+def test_near_miss_questions_the_notice_does_not_answer_abstain(matcher, question):
+    m = matcher.match(question)
+    assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
+
+
+@pytest.mark.parametrize("question, ref", [
+    ("公司要整体迁到上海，专精特新资质要办什么手续？", "4.1"),     # a province with a move: 四、1
+    ("重组以后有些指标可能不达标了，谁来认定还算不算？", "4.2"),   # 指标 with 重组: 四、2
+    ("创新型中小企业评价标准有哪些指标？", "att.2"),               # the 创新型 standard is 附件2
+])
+def test_an_exception_keeps_a_covered_question_answered(matcher, question, ref):
+    m = matcher.match(question)
+    assert m.entry is not None and m.entry.ref == ref, (question, m)
+
+
+def test_a_company_description_before_the_question_does_not_drown_it(matcher):
+    text = ("我们是朝阳一家做工业视觉检测设备的公司，四十来个人，去年营收三千多万，有几项发明专利。"
+            "想先报北京市创新型中小企业，请问创新型是不是有固定的申报时间？")
+    m = matcher.match(text)
+    assert m.entry is not None and m.entry.ref == "1.1.1", m
+
+
+def test_an_uncovered_topic_in_the_background_does_not_block_the_question(matcher):
+    text = "我们是经开区做半导体零部件的专精特新中小企业，今年营收过了两个亿。请问国家级小巨人今年什么时候申报？"
+    m = matcher.match(text)
+    assert m.entry is not None and m.entry.ref == "1.3", m
+
+
+def test_match_many_on_an_uncovered_or_empty_message_is_just_match(matcher):
+    for text in ("补贴有多少？另外个税怎么报？", "？？？"):
+        assert matcher.match_many(text) == [matcher.match(text)]
+
+
+@pytest.mark.parametrize("text, gone, kept", [
+    ("我们是顺义一家做精密轴承的企业，120来号人。去年的信息更新没做，漏了一次会怎样？",
+     ("精密轴承", "120来号人"), ("信息更新没做", "漏了一次会怎样")),
+    ("我是财务，老板让我做预算，申报要交评审费吗？", ("我是财务", "老板让我做预算"), ("申报要交评审费吗",)),
+])
+def test_background_clauses_are_told_from_the_question(text, gone, kept):
+    from knowledge.search import without_background
+
+    rest = without_background(text)
+    assert all(g not in rest for g in gone) and all(k in rest for k in kept), rest
+
+
+@pytest.mark.parametrize("text", [
+    "Our company changed its name last month. What must we file on the platform, and by when?",
+    "We are moving our head office from Beijing to Hebei. What do we have to do for our specialized SME title?",
+])
+def test_an_english_message_in_several_sentences_is_one_question(matcher, text):
+    assert [m.entry.ref for m in matcher.match_many(text)] == ["4.1"]

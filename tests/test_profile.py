@@ -13,6 +13,7 @@ from knowledge.profile import (
     Incident,
     Profile,
     ProfileError,
+    Review,
     Title,
     load_profile_file,
     parse_profile,
@@ -29,6 +30,7 @@ GOOD = {
     "incidents": [{"kind": "quality", "date": "2025-01-10", "remedied": True}],
     "application": {"tier": "little_giant", "submitted": "2026-04-30"},
     "plans": ["little_giant"],
+    "reviews": [{"tier": "specialized", "result": "pending", "date": "2026-03-10"}],
 }
 
 
@@ -90,6 +92,19 @@ BAD = [
                  "application.submitted", "晚于今天", id="an application submitted after today is refused"),
     pytest.param(with_(plans=["innovative", "unicorn"]), "plans[1]", "innovative",
                  id="an unknown planned tier is refused"),
+    pytest.param(with_(reviews=[{"tier": "specialized", "result": "ok", "date": "2026-03-10"}]), "reviews[0].result",
+                 "passed", id="an unknown review result is refused and the valid results are listed"),
+    pytest.param(with_(reviews=[{"tier": "giant", "result": "passed", "date": "2026-03-10"}]), "reviews[0].tier",
+                 "little_giant", id="a review of an unknown tier is refused"),
+    pytest.param(with_(reviews=[{"tier": "specialized", "result": "passed"}]), "reviews[0].date", "缺少",
+                 id="a review without its date is refused"),
+    pytest.param(with_(reviews=[{"tier": "specialized", "result": "passed", "date": "2026-05-21"}]),
+                 "reviews[0].date", "晚于今天", id="a review dated after today is refused"),
+    pytest.param(with_(reviews=[{"tier": "specialized", "date": "2026-03-10"}]), "reviews[0].result", "缺少",
+                 id="a review without its result is refused"),
+    pytest.param(with_(reviews=[{"tier": "specialized", "result": "passed", "date": "2026-03-10", "score": 90}]),
+                 "reviews[0].score", "未知字段", id="an unknown key inside a review is refused"),
+    pytest.param(with_(reviews={"tier": "specialized"}), "reviews", "列表", id="reviews that are not a list are refused"),
     pytest.param(with_(update=[2025]), "update", "未知字段", id="a misspelt top-level key is refused"),
     pytest.param(with_(name=42), "name", "文字", id="a non-text name is refused"),
     pytest.param(with_(name="第一行\n第二行"), "name", "一行", id="a name with a line break is refused"),
@@ -135,6 +150,7 @@ def test_a_good_profile_is_read_field_by_field():
         application=Application("little_giant", date(2026, 4, 30)),
         plans=("little_giant",),
         name="示例科技有限公司",
+        reviews=(Review("specialized", "pending", date(2026, 3, 10)),),
     )
 
 
@@ -167,6 +183,7 @@ def test_profile_to_dict_is_json_friendly_and_reads_back():
     data = profile_to_dict(profile)
     assert data["titles"] == [{"tier": "specialized", "since": "2024-06-01"}]
     assert data["application"] == {"tier": "little_giant", "submitted": "2026-04-30"}
+    assert data["reviews"] == [{"tier": "specialized", "result": "pending", "date": "2026-03-10"}]
     assert parse_profile(data, TODAY) == profile
 
 
@@ -213,9 +230,3 @@ def test_the_districts_a_profile_accepts_are_the_knowledge_bases():
 
     assert DISTRICTS == tuple(d.name for d in default_kb().districts)
     assert len(DISTRICTS) == 17 and "北京经济技术开发区" in DISTRICTS
-
-
-def test_a_caller_can_narrow_the_districts():
-    with pytest.raises(ProfileError) as info:
-        parse_profile({"district": "海淀区"}, TODAY, districts=("朝阳区",))
-    assert info.value.field == "district" and "朝阳区" in info.value.message

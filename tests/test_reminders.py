@@ -85,7 +85,7 @@ async def test_the_annual_update_is_reminded_at_each_lead_and_not_a_minute_befor
             assert await w.tick(when - dt.timedelta(minutes=1)) == [], f"early before the {lead}-day lead"
             [msg] = await w.tick(when)
             assert f"还有 {lead} 天" in msg["plain_text"] and "年度信息更新" in msg["plain_text"]
-            assert "2027年5月31日" in msg["plain_text"] and "依据：通知 三、年度信息更新" in msg["plain_text"]
+            assert "2027年5月31日" in msg["plain_text"] and "依据：通知第三部分“年度信息更新”" in msg["plain_text"]
             labels = [b["text"] for row in msg["reply_markup"]["inline_keyboard"] for b in row]
             assert labels == ["✅ 已完成", "⏰ 稍后提醒", "详情"]
         assert await w.tick(at(2027, 5, 31, 12)) == []
@@ -143,6 +143,22 @@ async def test_done_records_the_update_and_stops_the_items_reminders(fake, tmp_p
         assert 2027 in w.store.get_profile(USER)["updates"]
         assert await w.tick(at(2027, 5, 24)) == []
         assert await w.tick(at(2027, 5, 30)) == []
+
+
+async def test_done_on_a_change_filing_marks_that_change_reported_and_no_other(fake, tmp_path):
+    async with World(fake, tmp_path / "r.db", at(2026, 11, 25, 10)) as w:
+        w.profile(USER, {"district": "海淀区", "titles": [{"tier": "specialized", "since": "2025-03-01"}],
+                         "changes": [{"kind": "rename", "date": "2026-11-10", "reported": False},
+                                     {"kind": "merger", "date": "2026-11-10", "reported": False}]})
+        [msg] = [m for m in await w.tick(at(2027, 1, 11)) if "更名" in m["plain_text"]]
+        rid = int(msg["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2])
+        from bot.dialogue.messages import Incoming
+
+        w.services.dialogue.handle(Incoming(USER, USER, callback=f"rm:done:{rid}"))
+        changes = {c["kind"]: c["reported"] for c in w.store.get_profile(USER)["changes"]}
+        assert changes == {"rename": True, "merger": False}  # same date, other obligation: still due
+        later = await w.tick(at(2027, 2, 3))
+        assert [m for m in later if "合并" in m["plain_text"]] and not [m for m in later if "更名" in m["plain_text"]]
 
 
 async def test_snooze_repeats_the_reminder_tomorrow_at_send_time(fake, tmp_path):

@@ -11,11 +11,13 @@ from datetime import date
 
 import pytest
 
+from bot.config import ConfigError
+from tests.configured import params
+from knowledge.events import CONFIG_SOURCE, Window
 from knowledge.profile import parse_profile
 from knowledge.rules import (
     KINDS,
     RULES,
-    ConfigError,
     Params,
     add_months,
     add_years,
@@ -29,12 +31,12 @@ from knowledge.workdays import add_working_days, is_working_day, last_working_da
 D = date.fromisoformat
 ABSENT = "<absent>"
 
-GIANT_2027 = Params.from_config(
+GIANT_2027 = params(
     {"windows": {"giant": {"2027": {"start": D("2027-04-25"), "end": D("2027-05-25")}}}})
-GIANT_2026_EARLY = Params.from_config(
+GIANT_2026_EARLY = params(
     {"windows": {"giant": {"2026": {"start": D("2026-04-25"), "end": D("2026-05-25")}}}})
-NEW_YEAR_2027 = Params.from_config({"calendar": {"extra_holidays": [D("2027-01-01")]}})
-SPRING_2027 = Params.from_config({"calendar": {
+NEW_YEAR_2027 = params({"calendar": {"extra_holidays": [D("2027-01-01")]}})
+SPRING_2027 = params({"calendar": {
     "extra_holidays": [D(f"2027-02-{d:02d}") for d in range(6, 13)],
     "extra_workdays": [D("2027-02-20")],
 }})
@@ -193,8 +195,10 @@ KIND_CASES = [
          "2026-04-10", "expiry_review",
          [{"start": "2026-04-01", "due": "2026-06-30", "ref": "2.2", "valid_until": "2026-03-19"}],
          titles=[("little_giant", "2023-03-20")], updates=[2024, 2025]),
-    case("a 2023-cohort innovative title past its end date is not listed once Q1 2026 is over",
-         "2026-04-01", "expiry_review", [], titles=[("innovative", "2023-01-05")], updates=[2024, 2025]),
+    case("a 2023-cohort innovative title whose Q1 2026 review is over stays listed as overdue until the list",
+         "2026-04-01", "expiry_review",
+         [{"start": "2026-01-01", "due": "2026-03-31", "ref": "2.2", "overdue": True}],
+         titles=[("innovative", "2023-01-05")], updates=[2024, 2025]),
     case("only the highest title is reviewed even when a lower one expires sooner",
          "2026-01-15", "expiry_review", [],
          titles=[("innovative", "2023-06-01"), ("specialized", "2025-01-10")], updates=[2025]),
@@ -325,9 +329,9 @@ STATUS_CASES = [
                  ("specialized", "valid", "2027-05-31"), id="a specialized title is valid through since + 3 years − 1 day"),
     pytest.param("2026-01-01", dict(titles=[("innovative", "2024-02-29")], updates=[2025]),
                  ("innovative", "valid", "2027-02-27"), id="a title from the leap day is valid through 27 February"),
-    pytest.param("2026-07-09", dict(titles=[("innovative", "2023-07-10")], updates=[2024, 2025, 2026]),
-                 ("innovative", "valid", "2026-07-09"), id="a title is still valid on its last day"),
-    pytest.param("2026-07-10", dict(titles=[("innovative", "2023-07-10")], updates=[2024, 2025, 2026]),
+    pytest.param("2025-07-09", dict(titles=[("innovative", "2022-07-10")], updates=[2023, 2024, 2025]),
+                 ("innovative", "valid", "2025-07-09"), id="a title is still valid on its last day"),
+    pytest.param("2025-07-10", dict(titles=[("innovative", "2022-07-10")], updates=[2023, 2024, 2025]),
                  (None, "expired", None), id="a title is expired the day after its last day"),
     pytest.param("2026-08-01", dict(titles=SEVERAL, updates=[2025, 2026]),
                  ("little_giant", "valid", "2028-07-14"), id="the highest of several valid titles counts"),
@@ -338,8 +342,8 @@ STATUS_CASES = [
                  (None, "expired", None), id="a title past its end date is expired"),
     pytest.param("2026-06-01", dict(titles=[("specialized", "2023-09-01")], updates=[2024]),
                  (None, "cancelled", None), id="two missed updates in the validity period cancel"),
-    pytest.param("2026-05-31", dict(titles=[("specialized", "2023-09-01")], updates=[2024]),
-                 ("specialized", "valid", "2026-08-31"), id="on 31 May the second update is not yet missed"),
+    pytest.param("2026-05-31", dict(titles=[("specialized", "2024-09-01")], updates=[2025]),
+                 ("specialized", "valid", "2027-08-31"), id="on 31 May the second update is not yet missed"),
     pytest.param("2026-01-10", dict(titles=SPEC_2024, updates=[2025], incidents=[("quality", "2025-10-01", False)]),
                  (None, "cancelled", None), id="an incident while the title is valid cancels"),
     pytest.param("2026-01-10", dict(titles=SPEC_2024, updates=[2025], incidents=[("dishonest", "2025-10-01", True)]),
@@ -349,7 +353,8 @@ STATUS_CASES = [
     pytest.param("2026-01-10", dict(titles=[("innovative", "2021-06-01")], incidents=[("safety", "2025-01-01", False)]),
                  (None, "expired", None), id="an incident after the title expired leaves it expired"),
     pytest.param("2026-02-01", dict(titles=[("specialized", "2023-01-05")], updates=[2024, 2025]),
-                 (None, "expired", None), id="a 2023-cohort title past its end date counts as expired (dates are not extended)"),
+                 ("specialized", "valid", None),
+                 id="a 2023-cohort title past its end date stays valid, with no end date, until the review list"),
 ]
 
 
@@ -449,8 +454,9 @@ def test_result_to_dict_has_exactly_the_issue_shape():
 def test_every_kind_has_one_registered_rule_with_a_docstring():
     assert KINDS == ("annual_update", "key_monitoring", "cancelled", "change_filing",
                      "major_change_report", "reapply_ban", "reapply_allowed", "expiry_review",
-                     "giant_window", "not_eligible", "innovative_cycle", "application_policy",
-                     "application_closed", "certificate")
+                     "pending_review_list", "review_list", "giant_window", "not_eligible",
+                     "innovative_cycle", "application_policy", "application_closed",
+                     "specialized_window", "certificate")
     assert all(rule.__doc__ and "ref" in rule.__doc__ for rule in RULES)
 
 
@@ -471,7 +477,7 @@ CONFIG_ERRORS = [
 @pytest.mark.parametrize("cfg, key", CONFIG_ERRORS)
 def test_config_errors_name_the_key(cfg, key):
     with pytest.raises(ConfigError) as info:
-        Params.from_config(cfg)
+        params(cfg)
     assert info.value.key == key
 
 
@@ -480,7 +486,7 @@ def test_the_repository_config_gives_params():
     from pathlib import Path
 
     cfg = tomllib.loads((Path(__file__).resolve().parent.parent / "config.toml").read_text("utf-8"))
-    assert isinstance(Params.from_config(cfg), Params)
+    assert isinstance(params(cfg), Params)
 
 
 def test_a_configured_window_is_read_from_toml_year_keys():
@@ -488,8 +494,10 @@ def test_a_configured_window_is_read_from_toml_year_keys():
 
     cfg = tomllib.loads("[windows.giant.2027]\nstart = 2027-04-25\nend = 2027-05-25\n"
                         "[calendar]\nextra_holidays = [2027-01-01]\nextra_workdays = []\n")
-    params = Params.from_config(cfg)
-    assert params.giant_windows == {2027: (D("2027-04-25"), D("2027-05-25"))}
-    assert params.giant_window(2027) == (D("2027-04-25"), D("2027-05-25"), True)
-    assert params.giant_window(2028) == (D("2028-04-01"), D("2028-06-30"), False)
-    assert params.extra_holidays == frozenset({D("2027-01-01")})
+    configured = params(cfg)
+    assert configured.events == (Window("giant_application", D("2027-04-25"), D("2027-05-25"), CONFIG_SOURCE),)
+    window = configured.giant_window(2027, D("2027-01-01"))
+    assert (window.start, window.end, window.source) == (D("2027-04-25"), D("2027-05-25"), CONFIG_SOURCE)
+    default = configured.giant_window(2028, D("2027-01-01"))
+    assert (default.start, default.end, default.source) == (D("2028-04-01"), D("2028-06-30"), configured.notice.source)
+    assert configured.extra_holidays == frozenset({D("2027-01-01")})

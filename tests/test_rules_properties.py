@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
+from tests.configured import params
 from knowledge.ics import to_ics
+from knowledge.loader import load
 from knowledge.profile import (
     CHANGE_KINDS,
     DISTRICTS,
     INCIDENT_KINDS,
+    REVIEW_RESULTS,
     TIERS,
     parse_profile,
     profile_to_dict,
@@ -26,12 +30,14 @@ NOTICE_REFS = {"0", "1.1", "1.1.0", "1.1.1", "1.1.2", "1.2.1", "1.2.2", "1.2", "
 TODAYS = st.dates(min_value=date(2019, 1, 1), max_value=date(2029, 12, 31))
 PARAMS = st.sampled_from([
     Params(),
-    Params.from_config({
+    params({
         "calendar": {"extra_holidays": [date(2027, 1, 1), date(2027, 2, 8)],
                      "extra_workdays": [date(2027, 2, 20)]},
         "windows": {"giant": {"2027": {"start": date(2027, 4, 25), "end": date(2027, 5, 25)},
                               "2026": {"start": date(2026, 4, 25), "end": date(2026, 5, 25)}}},
     }),
+    # the invented follow-ups of tests/data/followups: windows, review lists, a moved deadline
+    params({}, kb=load(followups_dirs=[Path(__file__).resolve().parent / "data" / "followups"])),
 ])
 
 
@@ -51,6 +57,9 @@ def profiles(draw):
             {"kind": st.sampled_from(INCIDENT_KINDS), "date": past, "remedied": st.booleans()}),
             max_size=2)),
         "plans": draw(st.lists(st.sampled_from(TIERS), max_size=3)),
+        "reviews": draw(st.lists(st.fixed_dictionaries(
+            {"tier": st.sampled_from(TIERS), "result": st.sampled_from(REVIEW_RESULTS), "date": past}),
+            max_size=2)),
     }
     if draw(st.booleans()):
         data["application"] = {"tier": draw(st.sampled_from(TIERS)), "submitted": draw(past)}
@@ -66,13 +75,15 @@ def test_any_valid_profile_gives_a_consistent_result(case, params):
     profile, today = case
     result = evaluate(profile, today, params)
     assert result.status in STATUSES
-    assert (result.title is None) == (result.status != "valid") == (result.valid_until is None)
+    pending = any(item.kind == "pending_review_list" for item in result.items)
+    assert (result.title is None) == (result.status != "valid")
+    assert (result.valid_until is None) == (result.status != "valid" or pending)
     if result.valid_until is not None:
         assert result.valid_until >= today
     for item in result.items:
         assert item.kind in KINDS
         assert item.ref in NOTICE_REFS
-        assert item.text and item.why
+        assert item.text and item.why and item.source is not None
         if item.start is not None and item.due is not None:
             assert item.start <= item.due, item
     keys = [item_sort_key(item, today) for item in result.items]

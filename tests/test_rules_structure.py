@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import re
 import shutil
@@ -168,12 +169,18 @@ def test_every_value_the_rules_read_is_a_spec_of_the_clause_it_cites():
 def test_the_rules_read_only_declared_values_and_every_declared_value_is_read():
     read = set()
     for path in MODULES:
+        if path.name == "dates.py":  # where NoticeDates is built from the knowledge base
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
                     and node.value.attr == "notice":
                 read.add(node.attr)
-    methods = {name for name in vars(NoticeDates) if not name.startswith("_")} - set(SPECS) - {"refs"}
-    assert read - methods <= set(SPECS), read - methods - set(SPECS)
+            elif isinstance(node, ast.Call) and _name(node.func) == "dated":  # p.dated("key", today)
+                read.add(node.args[0].value)
+    fields = {f.name for f in dataclasses.fields(NoticeDates)}
+    methods = {name for name in vars(NoticeDates) if not name.startswith("_")} - fields
+    assert fields - set(SPECS) == {"source", "refs"}
+    assert read - methods - {"source"} <= set(SPECS), read - methods - set(SPECS)
     assert set(SPECS) <= read | _read_by_methods(), set(SPECS) - read - _read_by_methods()
 
 

@@ -13,8 +13,9 @@ import json
 import os
 import sys
 
-from bot.cli.common import fail, services, show_rows
+from bot.cli.common import CHAT_ID, COUNT, ROW_ID, USER_ID, add_config, fail, program, services, show_rows
 from knowledge.clock import ZONE, FixedClock, SystemClock
+from knowledge.text import quote
 
 
 def parse_at(text: str | None) -> dt.datetime | None:
@@ -25,7 +26,7 @@ def parse_at(text: str | None) -> dt.datetime | None:
             return dt.datetime.strptime(text.strip(), fmt).replace(tzinfo=ZONE)
         except ValueError:
             continue
-    raise ValueError(f"时间“{text}”格式不对，请写成 \"2026-05-24 09:00\"。")
+    raise ValueError(f"时间“{quote(text)}”格式不对，请写成 \"2026-05-24 09:00\"。")
 
 
 def _services(args):
@@ -44,7 +45,7 @@ def cmd_profile(args) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     if not args.file:
-        return fail("请给出档案文件：python -m bot profile set USER_ID FILE")
+        return fail(f"请给出档案文件：{program()} profile set USER_ID FILE")
     today = svc.clock.now().astimezone(ZONE).date()
     try:
         profile = load_profile_file(args.file, today, [d.name for d in svc.kb.districts])
@@ -136,29 +137,29 @@ def register(sub) -> None:
     p = sub.add_parser("profile", help="查看或设置某个用户的企业档案（客服和测试用）")
     psub = p.add_subparsers(dest="profile_command", required=True, parser_class=type(p))
     s = psub.add_parser("show", help="显示档案")
-    s.add_argument("user_id", type=int)
+    s.add_argument("user_id", type=USER_ID, help="Telegram 用户 ID")
     s = psub.add_parser("set", help="从 JSON/TOML 文件设置档案（check 的文件格式）")
-    s.add_argument("user_id", type=int)
-    s.add_argument("file", nargs="?")
+    s.add_argument("user_id", type=USER_ID, help="Telegram 用户 ID")
+    s.add_argument("file", nargs="?", help="档案文件（.json 或 .toml，格式同 check）")
     for x in psub.choices.values():
-        x.add_argument("--config", help="配置文件路径（默认 config.toml）")
+        add_config(x)
         x.add_argument("--at", help=argparse_at_help())
         x.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("subscribe", help="为某个用户开启提醒")
-    p.add_argument("user_id", type=int)
-    p.add_argument("--chat", type=int, help="接收提醒的聊天 ID（默认与用户 ID 相同）")
-    p.add_argument("--config")
+    p.add_argument("user_id", type=USER_ID, help="Telegram 用户 ID")
+    p.add_argument("--chat", type=CHAT_ID, help="接收提醒的聊天 ID（默认与用户 ID 相同）")
+    add_config(p)
     p.add_argument("--at", help=argparse_at_help())
     p.set_defaults(func=cmd_subscribe)
 
     p = sub.add_parser("reminders", help="提醒：plan 重新安排，due 此刻应发送的，list 全部，send-due 立即发送")
-    p.add_argument("reminders_command", choices=["plan", "due", "list", "send-due"])
+    p.add_argument("reminders_command", choices=["plan", "due", "list", "send-due"], help="要做的事")
     p.add_argument("--at", help=argparse_at_help())
-    p.add_argument("--user", type=int, help="只看这个用户")
+    p.add_argument("--user", type=USER_ID, help="只看这个用户")
     p.add_argument("--since", help="due：假设机器人从这个时刻起停机，看重启时会补发什么（默认：上一次扫描）")
     p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
-    p.add_argument("--config")
+    add_config(p)
     p.set_defaults(func=cmd_reminders)
 
 
@@ -181,12 +182,12 @@ def cmd_staff(args) -> int:
     try:
         if args.staff_command == "grant":
             if args.user_id is None or not args.district:
-                return fail("用法：python -m bot staff grant USER_ID 区名（或“全市”）")
+                return fail(f"用法：{program()} staff grant USER_ID 区名（或“全市”）")
             role = staff.grant(OPERATOR, args.user_id, args.district)
             print(f"已授予用户 {args.user_id} {role.district}的通知发布权限。")
         elif args.staff_command == "revoke":
             if args.user_id is None:
-                return fail("用法：python -m bot staff revoke USER_ID")
+                return fail(f"用法：{program()} staff revoke USER_ID")
             staff.revoke(OPERATOR, args.user_id)
             print(f"已撤销用户 {args.user_id} 的权限。")
         else:
@@ -205,7 +206,7 @@ def cmd_broadcast(args) -> int:
     try:
         if args.broadcast_command == "show":
             if args.id is None:
-                return fail("用法：python -m bot broadcast show ID")
+                return fail(f"用法：{program()} broadcast show ID")
             row = svc.broadcasts.show(args.id)
             row = {**row, **{k: v for k, v in svc.broadcasts.status(args.id).items() if k not in row}}
             print(json.dumps(row, ensure_ascii=False, indent=2, default=str))
@@ -229,23 +230,23 @@ def cmd_audit(args) -> int:
 
 def register_staff(sub) -> None:
     p = sub.add_parser("staff", help="工作人员：grant 授权、revoke 撤销、list 名单")
-    p.add_argument("staff_command", choices=["grant", "revoke", "list"])
-    p.add_argument("user_id", nargs="?", type=int)
-    p.add_argument("district", nargs="?")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--config")
+    p.add_argument("staff_command", choices=["grant", "revoke", "list"], help="要做的事")
+    p.add_argument("user_id", nargs="?", type=USER_ID, help="Telegram 用户 ID（grant、revoke）")
+    p.add_argument("district", nargs="?", help="区名，或“全市”（grant）")
+    p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
+    add_config(p)
     p.set_defaults(func=cmd_staff)
 
     p = sub.add_parser("broadcast", help="通知：list 全部，show ID 详情与送达统计")
-    p.add_argument("broadcast_command", choices=["list", "show"])
-    p.add_argument("id", nargs="?", type=int)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--config")
+    p.add_argument("broadcast_command", choices=["list", "show"], help="要做的事")
+    p.add_argument("id", nargs="?", type=ROW_ID, help="通知编号（show）")
+    p.add_argument("--json", action="store_true", help="每行一个 JSON 对象（list）")
+    add_config(p)
     p.set_defaults(func=cmd_broadcast)
 
     p = sub.add_parser("audit", help="审计记录：每次授权和发布的尝试（允许或拒绝）")
-    p.add_argument("--user", type=int)
-    p.add_argument("--limit", type=int, default=200)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--config")
+    p.add_argument("--user", type=USER_ID, help="只看这个用户")
+    p.add_argument("--limit", type=COUNT, default=200, help="最多显示多少条（默认 200，最新的在前）")
+    p.add_argument("--json", action="store_true", help="每行一个 JSON 对象，字段：id、at、user_id、action、target、allowed、detail")
+    add_config(p)
     p.set_defaults(func=cmd_audit)

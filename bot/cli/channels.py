@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.cli.common import services
+from bot.cli.common import add_config, services
 
 
 def cmd_chat(args) -> int:
@@ -34,7 +34,7 @@ def cmd_telegram(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("chat", help="在终端里对话（与 Telegram 机器人相同的回复）")
-    p.add_argument("--config", help="配置文件路径（默认 config.toml）")
+    add_config(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("web", help="启动网页版（设置了 TELEGRAM_BOT_TOKEN 时 Telegram 机器人同时运行）")
@@ -44,5 +44,5 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_web)
 
     p = sub.add_parser("telegram", help="启动 Telegram 机器人（需要环境变量 TELEGRAM_BOT_TOKEN）")
-    p.add_argument("--config", help="配置文件路径（默认 config.toml）")
+    add_config(p)
     p.set_defaults(func=cmd_telegram)

@@ -20,13 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import params_from
-from bot.cli.common import EXIT_BAD_INPUT, config_from
-from bot.config import ConfigError
+from bot.cli.common import EXIT_BAD_INPUT, add_config, config_from
 from knowledge.clock import SystemClock, today as today_of
 from knowledge.ics import to_ics
+from knowledge.loader import KnowledgeBase, citation, default_kb
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
 from knowledge.rules import Result, evaluate, result_to_dict
+from knowledge.text import quote
 from knowledge.wording import NO_TITLE, STATUS_NAMES, cn
+
+PROFILE_HELP = ("档案文件的格式（每个字段的含义和写法）见 README.md 的“The profile file”一节；"
+                "示例文件 examples/profile.json 是一家海淀区企业，可直接运行：check examples/profile.json")
+
 
 class CheckError(Exception):
     """Bad input to the check command: `where` names the argument, file or field."""
@@ -36,18 +41,19 @@ class CheckError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("profile", metavar="PROFILE", help="企业档案文件（.json 或 .toml）")
+    parser.add_argument("profile", metavar="PROFILE", help="企业档案文件（.json 或 .toml），示例：examples/profile.json")
     parser.add_argument("--today", metavar="YYYY-MM-DD", help="按哪一天计算（默认：北京时间今天）")
     parser.add_argument("--json", action="store_true", help="输出 JSON")
     parser.add_argument("--ics", metavar="FILE", help="把有日期的事项写成 iCalendar 文件")
-    parser.add_argument("--config", metavar="FILE", help="配置文件（默认：仓库中的 config.toml）")
+    add_config(parser)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `check` sub-command to an argparse sub-parsers object."""
     parser = subparsers.add_parser(
         "check", help="列出企业需要办理的事项、截止日期和依据",
-        description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。")
+        description="根据企业档案列出需要办理的事项、截止日期、依据条款和原因。",
+        epilog=PROFILE_HELP)
     add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -57,11 +63,11 @@ def _today(arg: str | None) -> date:
     if arg is None:
         return today_of(SystemClock())
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", arg.strip()):
-        raise CheckError("--today", f"日期无效“{arg}”，请用 YYYY-MM-DD 格式")
+        raise CheckError("--today", f"日期无效“{quote(arg)}”，请用 YYYY-MM-DD 格式")
     try:
         return date.fromisoformat(arg.strip())
     except ValueError:
-        raise CheckError("--today", f"日期无效“{arg}”，请用 YYYY-MM-DD 格式") from None
+        raise CheckError("--today", f"日期无效“{quote(arg)}”，请用 YYYY-MM-DD 格式") from None
 
 
 def _when(start: date | None, due: date | None) -> str:
@@ -74,7 +80,7 @@ def _when(start: date | None, due: date | None) -> str:
     return "现在"
 
 
-def format_summary(result: Result, name: str | None, district: str) -> str:
+def format_summary(result: Result, name: str | None, district: str, kb: KnowledgeBase) -> str:
     """The readable Chinese summary: title, status, valid until, then the items in date order."""
     lines = [f"企业：{name}（{district}）" if name else f"所在区：{district}",
              f"日期：{cn(result.today)}",
@@ -89,7 +95,7 @@ def format_summary(result: Result, name: str | None, district: str) -> str:
         for n, item in enumerate(result.items, 1):
             mark = "（估算）" if item.estimate else ""
             lines.append(f"{n}. 【{_when(item.start, item.due)}{mark}】{item.text}")
-            lines.append(f"   依据：通知 {item.ref}")
+            lines.append(f"   {citation(item.ref, kb)}")
             lines.append(f"   原因：{item.why}")
     return "\n".join(lines)
 
@@ -109,20 +115,18 @@ def run(args: argparse.Namespace) -> int:
     _ensure_utf8(sys.stderr)
     try:
         params = params_from(config_from(args))
+        kb = default_kb()
         today = _today(getattr(args, "today", None))
         profile = load_profile_file(args.profile, today)
         result = evaluate(profile, today, params)
         if getattr(args, "ics", None):
             try:
-                Path(args.ics).write_bytes(to_ics(result, profile))
+                Path(args.ics).write_bytes(to_ics(result, profile, kb))
             except OSError as exc:
                 raise CheckError("--ics", f"无法写入“{args.ics}”（{exc.strerror or exc}）") from None
     except ProfileError as exc:
         where = "" if exc.field == str(Path(args.profile)) else f"（{args.profile}）"
         print(f"档案错误{where}：{exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ConfigError as exc:
-        print(f"配置错误：{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except CheckError as exc:
         print(f"错误：{exc}", file=sys.stderr)
@@ -130,5 +134,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result_to_dict(result), ensure_ascii=False, indent=2))
     else:
-        print(format_summary(result, profile.name, profile.district))
+        print(format_summary(result, profile.name, profile.district, kb))
     return 0

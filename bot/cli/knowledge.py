@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import sys
 
-from bot.cli.common import fail, services
+from bot.cli.common import NOT_UTF8, add_config, config_from, fail, is_utf8, read_lines, services
+from knowledge.text import quote
 
 
 def cmd_ask(args) -> int:
     svc = services(args, with_store=False)
     questions = list(args.question)
     if questions == ["-"]:
-        questions = [line.rstrip("\n") for line in sys.stdin]
+        questions = list(read_lines(sys.stdin))
     for q in questions:
+        if q is None or not is_utf8(q):
+            not_utf8(q, args.json)
+            continue
         match = svc.matcher.match(q)
         if args.json:
             out = {
@@ -31,9 +35,20 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def cmd_kb(args) -> int:
-    from knowledge.loader import load
+def not_utf8(question: str | None, as_json: bool) -> None:
+    """An undecodable question gets an answer saying so, in the shape of any other answer."""
+    shown = None if question is None else question.encode("utf-8", "replace").decode("utf-8")
+    if as_json:
+        print(json.dumps({"question": shown, "answer": NOT_UTF8, "refs": [], "entry": None, "score": 0.0,
+                          "suggestions": []}, ensure_ascii=False), flush=True)
+    else:
+        print(f"{NOT_UTF8}\n", flush=True)
 
+
+def cmd_kb(args) -> int:
+    from knowledge.loader import citation, load
+
+    config_from(args)  # not used by kb, but a bad --config is an error here as everywhere
     kb = load(args.data) if args.data else load()
     if args.kb_command == "check":
         entries = kb.entries
@@ -47,8 +62,8 @@ def cmd_kb(args) -> int:
         return 0
     entry = kb.entry(args.ref)
     if entry is None:
-        return fail(f"没有条款 {args.ref!r}。可用的条款编号：{', '.join(e.ref for e in kb.entries)}")
-    print(f"第 {entry.ref} 条 · {entry.title}\n通知 {entry.cite}\n\n原文：\n{entry.text}\n\n解读：\n{entry.answer}")
+        return fail(f"没有条款“{quote(args.ref)}”。可用的条款编号：{', '.join(e.ref for e in kb.entries)}")
+    print(f"{entry.title}\n{citation(entry.ref, kb)}（编号 {entry.ref}）\n\n原文：\n{entry.text}\n\n解读：\n{entry.answer}")
     return 0
 
 
@@ -56,17 +71,17 @@ def register(sub) -> None:
     p = sub.add_parser("ask", help="回答问题；QUESTION 为 - 时从标准输入逐行读取")
     p.add_argument("question", nargs="+", metavar="QUESTION", help="每个参数是一个问题")
     p.add_argument("--json", action="store_true", help="每个问题输出一行 JSON")
-    p.add_argument("--config", help="配置文件路径（默认 config.toml）")
+    add_config(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("kb", help="知识库：check 校验数据，show REF 显示条款")
     kb_sub = p.add_subparsers(dest="kb_command", required=True, parser_class=type(p))
     c = kb_sub.add_parser("check", help="校验数据文件并输出统计")
     c.add_argument("--data", help="数据目录（默认 knowledge/data）")
-    c.add_argument("--config", help="配置文件路径（此命令只校验知识库数据，不读配置）")
+    add_config(c)
     c.set_defaults(func=cmd_kb)
     s = kb_sub.add_parser("show", help="显示一条条款的原文和解读")
     s.add_argument("ref", metavar="REF", help="条款编号，如 3、4.1、att.4")
     s.add_argument("--data", help="数据目录（默认 knowledge/data）")
-    s.add_argument("--config", help="配置文件路径（此命令不读配置）")
+    add_config(s)
     s.set_defaults(func=cmd_kb)

@@ -8,6 +8,7 @@ features the channel has and routes to them.
 
 from __future__ import annotations
 
+import difflib
 import html
 import logging
 import sqlite3
@@ -26,6 +27,7 @@ from knowledge.clock import Clock, SystemClock, today
 from knowledge.loader import KnowledgeBase
 from knowledge.rules import Params
 from knowledge.search import Matcher
+from knowledge.text import QUOTE_MAX, quote
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,12 @@ class Dialogue:
                     if c.private_only and not msg.private:
                         return self._refuse_in_group(msg, c)
                     return c.handler(self.features[c.feature], msg)
-            return [Reply(f"没有这个命令：{html.escape(text.split()[0])}。发送 /help 查看可用命令。")]
+            # Quote little of what was typed (a "/" and 100,000 characters gets one short line),
+            # and guess the command meant among those this user can see.
+            names = [c.name for c in self.commands(include_staff=self.is_staff(msg.user_id))]
+            close = difflib.get_close_matches(name, names, n=1) if len(name) <= 2 * QUOTE_MAX else []
+            hint = f"您是想用 /{close[0]} 吗？" if close else "发送 /help 查看可用命令。"
+            return [Reply(f"没有这个命令：{html.escape(quote(text.split()[0]))}。{hint}")]
         conversations = self.features.get(Conversations)
         if conversations is not None:
             replies = conversations.on_text(msg)

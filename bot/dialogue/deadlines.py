@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 
 from bot.dialogue.messages import Button, Document, Incoming, Reply
 from knowledge.ics import to_ics
-from knowledge.loader import cite_for
 from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
 from knowledge.rules import evaluate
-from knowledge.wording import STATUS_NAMES
+from knowledge.wording import STATUS_NAMES, kind_name
 
 if TYPE_CHECKING:
     from bot.dialogue.core import Dialogue
@@ -40,10 +39,10 @@ class Deadlines:
             if item.start and item.due and item.start != item.due:
                 when = f"{item.start.isoformat()} 至 {item.due.isoformat()}"
             else:
-                when = (item.due or item.start).isoformat() if (item.due or item.start) else "—"
+                # An undated item (a status, a permission) is headed by what it is, not by a dash.
+                when = (item.due or item.start).isoformat() if (item.due or item.start) else kind_name(item.kind)
             items.append({"when": when, "text": item.text, "ref": item.ref, "why": item.why,
-                          "estimate": item.estimate,
-                          "cite": cite_for(item.ref.split("/")[0], self.d.kb.headings, "")})
+                          "estimate": item.estimate})
         body = self.d.render("deadlines.html", today=self.d.today().isoformat(),
                              title=TIER_NAMES.get(result.title) if result.title else None,
                              valid_until=result.valid_until.isoformat() if result.valid_until else None,
@@ -65,5 +64,5 @@ class Deadlines:
             return [Reply(f"企业档案有一项需要更新：{html.escape(exc.message)}。请发送 /profile 修改。")]
         if result is None:
             return [Reply("您还没有填写企业档案。发送 /profile 开始填写。")]
-        doc = Document("tiedui-deadlines.ics", to_ics(result, profile), "可导入手机或电脑日历的期限提醒")
+        doc = Document("tiedui-deadlines.ics", to_ics(result, profile, self.d.kb), "可导入手机或电脑日历的期限提醒")
         return [Reply("这是您的期限日历文件，可导入手机或电脑日历：", document=doc)]

@@ -34,6 +34,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: Document | None = None
     edit: bool = False  # replace the message whose button was pressed
+    refs: tuple[str, ...] = ()  # the clauses an answer cites (for channels that show or log them)
     # More of the message whose button was pressed (查看原文): a channel that can shows it inside
     # that message; Telegram sends it as a new message.
     expand: bool = False

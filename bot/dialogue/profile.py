@@ -17,7 +17,8 @@ from typing import Callable
 from bot.dialogue.messages import Button, Incoming, Reply
 from knowledge.loader import KnowledgeBase
 from knowledge.profile import (CHANGE_KINDS, CHANGE_NAMES, INCIDENT_KINDS, INCIDENT_NAMES, TIER_NAMES, TIERS,
-                               ProfileError, parse_profile)
+                               NAME_MAX, ProfileError, check_name, parse_profile)
+from knowledge.text import parse_int
 
 DATE_EXAMPLE = "2026-03-05、2026/3/5 或 2026年3月5日"
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
@@ -74,6 +75,12 @@ class ProfileFlow:
         draft = {"titles": [], "updates": [], "changes": [], "incidents": [], "plans": [], "_editing": None}
         return self._goto(msg, "district", draft, intro="好的，我们来填写企业档案（随时发送 /cancel 退出，不会保存）。")
 
+    def resume(self, msg: Incoming) -> list[Reply]:
+        """The current step again, for a channel that lost the last prompt (a restarted console)."""
+        state, draft = self.store.get_conversation(msg.chat_id, msg.user_id)
+        intro = "继续填写企业档案（发送 /cancel 退出，不会保存）。"
+        return [self._summary(draft, intro=intro) if state == "confirm" else self._prompt(state, draft, intro=intro)]
+
     def cancel(self, msg: Incoming) -> list[Reply]:
         if not self.active(msg):
             return [Reply("当前没有进行中的操作。")]
@@ -90,9 +97,13 @@ class ProfileFlow:
             draft["district"] = name
             return self._next(msg, "district", draft)
         if state == "name":
-            if not text or len(text) > 100:
-                return [self._prompt("name", draft, error="企业名称应为 1–100 个字，请重新输入，或点“跳过”。")]
-            draft["name"] = text
+            try:
+                name = check_name(text)
+            except ProfileError as exc:
+                return [self._prompt("name", draft, error=f"{exc.message}。请重新输入，或点“跳过”。")]
+            if name is None:
+                return [self._prompt("name", draft, error=f"企业名称应为 1–{NAME_MAX} 个字，请重新输入，或点“跳过”。")]
+            draft["name"] = name
             return self._next(msg, "name", draft)
         if state in DATE_STATES:
             try:
@@ -120,8 +131,8 @@ class ProfileFlow:
             return [Reply("这个档案填写已经结束或已取消。发送 /profile 重新开始。")]
         state, draft = conv
         action, _, value = arg.partition(":")
-        if action == "d" and state == "district" and value.isdigit() and int(value) < len(self.districts):
-            draft["district"] = self.districts[int(value)]
+        if action == "d" and state == "district" and (index := parse_int(value, 0, len(self.districts) - 1)) is not None:
+            draft["district"] = self.districts[index]
             return self._next(msg, "district", draft)
         if action == "skip" and state == "name":
             draft.pop("name", None)
@@ -138,8 +149,9 @@ class ProfileFlow:
         if action == "u" and state == "updates":
             if value == "done":
                 return self._next(msg, "updates", draft)
-            if value.isdigit():
-                years = set(draft["updates"]) ^ {int(value)}
+            year = parse_int(value, 0, 9999)
+            if year is not None and year in self._update_years(draft):
+                years = set(draft["updates"]) ^ {year}
                 draft["updates"] = sorted(years)
                 return self._goto(msg, "updates", draft, edit=True)
         if action == "c" and state == "changes":

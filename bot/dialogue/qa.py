@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from bot.dialogue.messages import Button, Incoming, Reply
+from bot.dialogue.personal import Personal, answer_for, is_personal
 from delivery.telegram_html import html_to_text
 from knowledge.loader import Entry
 from knowledge.search import Match
@@ -41,6 +42,29 @@ class MemoryContext:
         self.questions[chat_id, user_id] = text
 
 
+SMALLTALK_REPLIES = {
+    "greeting": "您好！我是梯队助手，请直接发送您想了解的问题，例如“年度信息更新什么时候截止？”。",
+    "thanks": "不客气！还有其他问题，随时问我。",
+    "ack": "好的。还有其他问题，随时问我。",
+    "bye": "再见！有问题随时来问。",
+    "identity": ("我是梯队助手，专门解答北京市经济和信息化局2026年2月9日通知的问题（专精特新梯队企业的申报、"
+                 "复核、年度信息更新等），每个回答都注明出自通知哪一条。"),
+}
+MORE_TEXT = "您的消息里还有其他问题，我先回答了前两个，其余的请分开再问。"
+PROFILE_INVITE = "如需按贵企业的情况回答，请发送 /profile 填写企业档案（一两分钟）。"
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A question's replies and what they rest on, for every channel and `ask --json`."""
+
+    matches: tuple[Match, ...]
+    replies: tuple[Reply, ...]
+    refs: tuple[str, ...] = ()               # every clause cited, in reply order
+    sources: tuple[dict, ...] = ()           # follow-up notices cited: {id, title, date}
+    personal: dict | None = None             # about the asker's enterprise: kind, due, status, valid_until
+
+
 class Questions:
     def __init__(self, d: Dialogue, context: ContextStore):
         self.d = d
@@ -50,27 +74,59 @@ class Questions:
 
     # -- questions --------------------------------------------------------------------------
 
-    def match_in_context(self, msg: Incoming, text: str) -> Match:
-        """Match a question; a short follow-up ("那小巨人呢？") is read with the previous one."""
-        match = self.matcher.match(text)
+    def match_in_context(self, msg: Incoming, text: str) -> tuple[Match, ...]:
+        """The answers to a message (two when it asks two things); a short follow-up ("那小巨人呢？")
+        is read with the previous question; small talk never is."""
+        matches = tuple(self.matcher.match_many(text))
+        match = matches[0]
+        if len(matches) > 1 or match.decision in ("empty", "smalltalk") or match.out_of_scope is not None:
+            return matches
         previous = self.context.last_question(msg.chat_id, msg.user_id)
-        if previous and match.decision != "empty" and match.out_of_scope is None:
+        if previous:
             short = len(text.strip()) <= FOLLOW_UP_MAX_CHARS
             if FOLLOW_UP_RE.match(text.strip().lower()) or (short and match.decision != "answer"):
                 combined = self.matcher.match(f"{previous} {text}")
                 if combined.entry is not None and (match.entry is None or combined.score > match.score):
-                    return Match(text, combined.entry, combined.score)
-        return match
+                    return (replace(combined, question=text),)
+        return matches
 
     def ask(self, msg: Incoming) -> list[Reply]:
-        match = self.match_in_context(msg, msg.text)
-        if match.decision != "empty" and match.out_of_scope is None:
-            self._remember(msg, msg.text.strip()[:200])
-        return [self.reply_for(match)]
+        return list(self.answer(msg, msg.text).replies)
+
+    def answer(self, msg: Incoming, text: str, profile: dict | None = None) -> Answered:
+        """Answer `text` for `msg`'s user. `profile` (a profile dict) answers personal questions
+        about that enterprise; without it the user's saved profile is used, if any."""
+        matches = self.match_in_context(msg, text)
+        first = matches[0]
+        if first.decision == "smalltalk":
+            return Answered(matches, (Reply(SMALLTALK_REPLIES.get(first.smalltalk, SMALLTALK_REPLIES["ack"])),))
+        if first.decision != "empty" and first.out_of_scope is None:
+            self._remember(msg, text.strip()[:200])
+        if first.entry is None:
+            return Answered(matches, (self.reply_for(first),))
+        if profile is None and self.d.store is not None and is_personal(text):
+            profile = self.d.store.get_profile(msg.user_id)
+        replies, refs, sources, personal = [], [], [], None
+        for i, m in enumerate(matches):
+            mine = None
+            if i == 0 and is_personal(text):
+                mine = (answer_for(m.entry.ref, profile, self.d.today(), self.d.current_params(),
+                                   [x.name for x in self.kb.districts]) if profile else None)
+                personal = mine.data if mine is not None else None
+            invite = PROFILE_INVITE if i == 0 and is_personal(text) and not profile and self.d.store else ""
+            reply, cited, used = self.answer_reply(m.entry, m, personal=mine, invite=invite)
+            replies.append(reply)
+            refs += [r for r in cited if r not in refs]
+            sources += [s for s in used if s not in sources]
+        if first.more:
+            replies.append(Reply(MORE_TEXT))
+        return Answered(matches, tuple(replies), tuple(refs), tuple(sources), personal)
 
     def reply_for(self, match: Match) -> Reply:
         if match.entry is not None:
-            return self.answer_reply(match.entry)
+            return self.answer_reply(match.entry, match)[0]
+        if match.decision == "smalltalk":
+            return Reply(SMALLTALK_REPLIES.get(match.smalltalk, SMALLTALK_REPLIES["ack"]))
         if match.suggestions:
             rows = tuple((Button(s.entry.title, f"a:{s.entry.id}"),) for s in match.suggestions)
             return Reply(self.d.render("suggest.html", suggestions=match.suggestions), rows)
@@ -78,15 +134,26 @@ class Questions:
             return Reply(self.d.render("empty.html"))
         return Reply(self.d.render("abstain.html", topic=match.out_of_scope))
 
-    def answer_reply(self, entry: Entry) -> Reply:
+    def answer_reply(self, entry: Entry, match: Match | None = None, personal: Personal | None = None,
+                     invite: str = "") -> tuple[Reply, tuple[str, ...], tuple[dict, ...]]:
+        """The reply for a clause: about the user's enterprise first (when asked), then the newest
+        word on it — a follow-up notice that fills it in or supersedes it, cited with its date —
+        then the notice's own clause, its sentence that answers the question first. Returns the
+        reply, the refs it cites and the follow-ups it cites."""
+        today = self.d.today()
+        amendments = [a for a in self.kb.amendments(entry.ref) if a.followup.published <= today]
         rows: list[tuple[Button, ...]] = [(Button("查看原文", f"v:{entry.id}"),)]
         for rel in entry.related[:3]:
             other = self.kb.by_id[rel]
             rows.append((Button(f"相关：{other.title}", f"a:{other.id}"),))
-        return Reply(self.d.render("answer.html", entry=entry), tuple(rows))
+        body = self.d.render("answer.html", entry=entry, answer=match.answer_text() if match else entry.answer,
+                             amendments=amendments[:1], personal=personal, invite=invite)
+        refs = (*(personal.refs if personal else ()), entry.ref)
+        sources = tuple(a.followup.as_source().to_dict() for a in amendments[:1])
+        return Reply(body, tuple(rows), refs=tuple(dict.fromkeys(refs))), tuple(dict.fromkeys(refs)), sources
 
     def plain_answer(self, match: Match) -> str:
-        """The reply as plain text, for `python -m bot ask`."""
+        """One match's reply as plain text."""
         return html_to_text(self.reply_for(match).html)
 
     # -- buttons ----------------------------------------------------------------------------
@@ -103,7 +170,7 @@ class Questions:
         if entry is None:
             return [Reply("这条内容已不存在，请重新提问。")]
         self._remember(msg, entry.title)
-        return [self.answer_reply(entry)]
+        return [self.answer_reply(entry)[0]]
 
     def _remember(self, msg: Incoming, text: str) -> None:
         """Keep the question for a follow-up. Only a convenience: when the database cannot take
@@ -120,7 +187,7 @@ class Questions:
         entries = self.kb.in_chapter(arg)
         if not entries:
             return [Reply("没有这个章节。发送 /topics 重新浏览。")]
-        rows = tuple((Button(f"{e.ref} {e.title}", f"a:{e.id}"),) for e in entries)
+        rows = tuple((Button(e.title, f"a:{e.id}"),) for e in entries)
         rows += ((Button("« 返回章节列表", "t:"),),)
         return [Reply(self.d.render("topics.html", chapter=arg, heading=self.kb.headings.get(arg, arg)),
                       rows, edit=True)]

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 
 import jinja2
 
 from knowledge.clock import ZONE
-from knowledge.loader import KnowledgeBase, cite_for
-from knowledge.wording import cn, weekday
+from knowledge.loader import KnowledgeBase
+from knowledge.rules.items import announced
+from knowledge.wording import cn, kind_name, weekday
 from knowledge.workdays import is_covered, is_working_day, last_working_day_on_or_before
 
-TITLES = {
-    "annual_update": "年度信息更新",
-    "change_filing": "更名/跨省迁移变更申请",
-    "major_change_report": "重大变化情况报告",
-    "expiry_review": "资质到期复核",
-    "giant_window": "国家专精特新“小巨人”申报",
-    "innovative_cycle": "创新型中小企业本月申报",
-    "application_closed": "专精特新中小企业申报模块关闭",
-    "certificate": "电子证书可以申领了",
-    "reapply_ban": "可以再次申报",
-}
+
+def make_followup_renderer(kb: KnowledgeBase):
+    """A `render(follow-up, items) -> html` for the notice of a new follow-up's dates."""
+
+    def render(followup, items) -> str:
+        lines = [f"📢 <b>新的后续通知</b>：{html.escape(announced(followup.as_source()))}",
+                 "据这份通知，贵企业以下事项的日期有了更新："]
+        for item in items:
+            when = "至".join(cn(d) for d in (item.start, item.due) if d) or "见通知"
+            lines.append(f"· {html.escape(kind_name(item.kind))}：{when}")
+        lines.append("发送 /deadlines 查看全部期限；提醒已按新日期重新安排。")
+        return "\n".join(lines)
+
+    return render
 
 
 def make_renderer(env: jinja2.Environment, kb: KnowledgeBase, calendar=None):
@@ -32,9 +37,9 @@ def make_renderer(env: jinja2.Environment, kb: KnowledgeBase, calendar=None):
         item = json.loads(row["item"]) if isinstance(row["item"], str) else row["item"]
         today = now.astimezone(ZONE).date()
         due = dt.date.fromisoformat(row["due"]) if row.get("due") else None
-        values = {"title": TITLES.get(row["kind"], row["kind"]), "text": item.get("text", ""),
+        values = {"title": kind_name(row["kind"]), "text": item.get("text", ""),
                   "occasion": row["occasion"], "ref": row["ref"],
-                  "cite": cite_for(row["ref"].split("/")[0], kb.headings, ""),
+                  "kb": kb,
                   "today_cn": cn(today), "due_cn": cn(due) if due else "", "weekday": weekday(due) if due else "",
                   "days_left": (due - today).days if due and due >= today else None,
                   "rest_day": "", "last_working_cn": "", "last_working_weekday": "",

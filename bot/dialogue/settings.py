@@ -11,7 +11,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.dialogue.messages import Button, Incoming, Reply
-from reminders.plan import SettingsError, parse_hhmm
+from knowledge.text import ROW_ID_MAX, parse_int, quote
+from reminders.plan import LEAD_MAX, Settings, SettingsError, parse_hhmm
 
 if TYPE_CHECKING:
     from bot.dialogue.core import Dialogue
@@ -63,7 +64,7 @@ class ReminderSettings:
                   f"提醒时间：每天 {s.send_time.strftime('%H:%M')}",
                   f"免打扰时段：{quiet}（期间的消息顺延到结束时发送）",
                   f"区里的通知公告：{'接收' if sub['announcements'] else '不接收'}"]
-        leads = tuple(Button(("✅ " if n in s.leads else "") + f"{n}天", f"st:lead:{n}") for n in LEAD_CHOICES)
+        leads = tuple(Button(("✅ " if n in s.leads else "") + f"{n}天", f"st:lead:{n}") for n in self._lead_choices(s))
         times = tuple(Button(("✅ " if s.send_time.strftime("%H:%M") == t else "") + t, f"st:time:{t}")
                       for t in TIME_CHOICES)
         quiets = tuple(Button(("✅ " if quiet == label else "") + label, f"st:quiet:{code}")
@@ -72,6 +73,11 @@ class ReminderSettings:
                 (Button(f"窗口开启提醒：{'开' if s.window_open else '关'}", "st:open"),
                  Button(f"通知公告：{'接收' if sub['announcements'] else '不接收'}", "st:ann")))
         return Reply("\n".join(lines), rows, edit=edit)
+
+    @staticmethod
+    def _lead_choices(s: Settings) -> list[int]:
+        """The lead buttons: the usual ones and whatever the user typed (/settings 提前 30,10,3)."""
+        return sorted(set(LEAD_CHOICES) | set(s.leads), reverse=True)
 
     def settings(self, msg: Incoming) -> list[Reply]:
         """/settings shows the page; /settings 提醒时间 07:30, 免打扰 22:30-07:00, 提前 30,10,3 set a value."""
@@ -95,10 +101,10 @@ class ReminderSettings:
                     start, _, end = value.replace("—", "-").replace("–", "-").replace("至", "-").partition("-")
                     s = replace(s, quiet_start=parse_hhmm(start), quiet_end=parse_hhmm(end))
             elif what in ("提前", "leads"):
-                days = [x for x in re.split(r"[,，、\s]+", value) if x]
-                if not days or not all(x.isdigit() for x in days):
-                    raise SettingsError("提前天数请写成 30,7,1 这样的数字。")
-                s = replace(s, leads=tuple(sorted({int(x) for x in days}, reverse=True)))
+                days = [parse_int(x, 0, LEAD_MAX) for x in re.split(r"[,，、\s]+", value) if x]
+                if not days or None in days:
+                    raise SettingsError(f"提前天数请写成 30,7,1 这样的数字（0–{LEAD_MAX} 天）。")
+                s = replace(s, leads=tuple(sorted(set(days), reverse=True)))
             else:
                 return [Reply(usage)]
         except SettingsError as exc:
@@ -113,8 +119,9 @@ class ReminderSettings:
         s = self.subs.settings(msg.user_id)
         action, _, value = arg.partition(":")
         note = ""
-        if action == "lead" and value.isdigit() and int(value) in LEAD_CHOICES:
-            leads = set(s.leads) ^ {int(value)}
+        lead = parse_int(value, 0, LEAD_MAX) if action == "lead" else None
+        if lead is not None and lead in self._lead_choices(s):
+            leads = set(s.leads) ^ {lead}
             if not leads:
                 note = "至少保留一个提前天数。"
             else:
@@ -138,32 +145,39 @@ class ReminderSettings:
         self.reminders.replan_user(msg.user_id, self.d.clock.now())
         return [self._settings_reply(msg.user_id, edit=True, note=note)]
 
+    def _refuse_button(self, msg: Incoming, arg: str, why: str, text: str) -> list[Reply]:
+        """A reminder button that names no reminder of this user was forged or is malformed:
+        audited like a refused staff action, so probing other users' reminders leaves a trace."""
+        staff_flow = self.d.staff_flow
+        if staff_flow is not None:
+            staff_flow.staff.audit(msg.user_id, "reminder_button", quote(f"rm:{arg}"), False, why)
+        return [Reply(text)]
+
     def reminder_button(self, msg: Incoming, arg: str) -> list[Reply]:
         action, _, value = arg.partition(":")
-        if action == "stopann":
+        if action == "stopann" and not value:
             self.subs.set_announcements(msg.user_id, False)
             return [Reply("好的，以后不再向您推送区里的通知公告；到期提醒照常发送。发送 /settings 可重新开启。")]
-        if not value.isdigit():
-            return [Reply("这个按钮已失效。")]
-        rid = int(value)
+        rid = parse_int(value, 1, ROW_ID_MAX)
+        if action not in ("done", "snz", "det") or rid is None:
+            return self._refuse_button(msg, arg, "malformed", "这个按钮已失效。")
+        gone = "找不到这条提醒，可能已被删除。"
         if action == "done":
             row = self.reminders.mark_done(rid, msg.user_id, self.d.clock.now())
             if row is None:
-                return [Reply("找不到这条提醒，可能已被删除。")]
+                return self._refuse_button(msg, arg, "not this user's reminder", gone)
             return [Reply("已记录为完成，这一事项不再提醒。" + ("已把本年度的信息更新记入您的档案。"
                                                           if row["kind"] == "annual_update" else ""))]
         if action == "snz":
             when = self.reminders.snooze(rid, msg.user_id, self.d.clock.now())
             if when is None:
-                return [Reply("找不到这条提醒，可能已被删除。")]
+                return self._refuse_button(msg, arg, "not this user's reminder", gone)
             return [Reply(f"好的，{when.strftime('%m月%d日 %H:%M')} 再提醒您。")]
-        if action == "det":
-            row = self.reminders.reminder(rid)
-            if row is None or row["user_id"] != msg.user_id:
-                return [Reply("找不到这条提醒，可能已被删除。")]
-            item = json.loads(row["item"])
-            entry = self.d.kb.entry(row["ref"].split("/")[0])
-            body = f"{html.escape(item.get('text', ''))}\n原因：{html.escape(item.get('why', ''))}"
-            buttons = ((Button("查看通知原文", f"v:{entry.id}"),),) if entry else ()
-            return [Reply(body, buttons)]
-        return [Reply("这个按钮已失效。")]
+        row = self.reminders.reminder(rid)
+        if row is None or row["user_id"] != msg.user_id:
+            return self._refuse_button(msg, arg, "not this user's reminder", gone)
+        item = json.loads(row["item"])
+        entry = self.d.kb.entry(row["ref"].split("/")[0])
+        body = f"{html.escape(item.get('text', ''))}\n原因：{html.escape(item.get('why', ''))}"
+        buttons = ((Button("查看通知原文", f"v:{entry.id}"),),) if entry else ()
+        return [Reply(body, buttons)]

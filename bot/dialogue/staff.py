@@ -20,9 +20,11 @@ from dataclasses import replace
 from bot.dialogue.messages import Button, Incoming, Reply
 from bot.dialogue.profile import DateInputError, parse_user_date, rows_of
 from delivery.telegram_html import HtmlError, validate_html
-from district.staff import CITY_WIDE, StaffError
+from district.broadcasts import REFUSE_NOT_STAFF
+from district.staff import CITY_WIDE, DEFAULT_INVITE_DAYS, INVITE_MAX_DAYS, StaffError
 from district.templates import BroadcastError, placeholders
 from knowledge.clock import ZONE
+from knowledge.text import ROW_ID_MAX, USER_ID_MAX, parse_int, quote
 from knowledge.wording import TIER_NAMES, TIERS
 
 _WINDOW_RE = re.compile(r"^\s*(\S+)\s*(?:至|到|-|~|—|～)\s*(\S+)\s*$")
@@ -57,6 +59,10 @@ class StaffFlow:
     def _args(msg: Incoming) -> list[str]:
         return (msg.text or "").split()[1:]
 
+    def _bad_arguments(self, msg: Incoming, action: str, args: list[str]) -> None:
+        """A staff command that could not even be read is still an attempt: audit it."""
+        self.staff.audit(msg.user_id, action, quote(" ".join(args)), False, "bad arguments")
+
     def _guard(self, fn) -> list[Reply]:
         try:
             return fn()
@@ -72,21 +78,22 @@ class StaffFlow:
         args = self._args(msg)
 
         def run():
-            if len(args) != 2 or not args[0].isdigit():
-                self.staff.audit(msg.user_id, "grant", " ".join(args), False, "bad arguments")
+            user_id = parse_int(args[0], 1, USER_ID_MAX) if len(args) == 2 else None
+            if user_id is None:
+                self._bad_arguments(msg, "grant", args)
                 return [Reply("用法：/grant 用户ID 区名（如 /grant 123456789 海淀区；全市权限写“全市”）")]
-            role = self.staff.grant(msg.user_id, int(args[0]), args[1])
-            return [Reply(f"已授予用户 {int(args[0])} {html.escape(role.district)}的通知发布权限。")]
+            role = self.staff.grant(msg.user_id, user_id, args[1])
+            return [Reply(f"已授予用户 {user_id} {html.escape(role.district)}的通知发布权限。")]
         return self._guard(run)
 
     def invite(self, msg: Incoming) -> list[Reply]:
         args = self._args(msg)
 
         def run():
-            if not args or len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
-                self.staff.audit(msg.user_id, "invite", " ".join(args), False, "bad arguments")
-                return [Reply("用法：/invite 区名 [有效天数]（如 /invite 海淀区 7）")]
-            days = int(args[1]) if len(args) == 2 else 7
+            days = parse_int(args[1], 1, INVITE_MAX_DAYS) if len(args) == 2 else DEFAULT_INVITE_DAYS
+            if not args or len(args) > 2 or days is None:
+                self._bad_arguments(msg, "invite", args)
+                return [Reply(f"用法：/invite 区名 [有效天数]（如 /invite 海淀区 7；天数为 1 到 {INVITE_MAX_DAYS}）")]
             code = self.staff.create_invite(msg.user_id, args[0], days)
             return [Reply(f"邀请码：<code>{code}</code>（{html.escape(args[0])}，{days} 天内有效，只能使用一次）。"
                           f"请工作人员向本助手发送 /staff {code}")]
@@ -107,11 +114,12 @@ class StaffFlow:
         args = self._args(msg)
 
         def run():
-            if len(args) != 1 or not args[0].isdigit():
-                self.staff.audit(msg.user_id, "revoke", " ".join(args), False, "bad arguments")
+            user_id = parse_int(args[0], 1, USER_ID_MAX) if len(args) == 1 else None
+            if user_id is None:
+                self._bad_arguments(msg, "revoke", args)
                 return [Reply("用法：/revoke 用户ID")]
-            self.staff.revoke(msg.user_id, int(args[0]))
-            return [Reply(f"已撤销用户 {int(args[0])} 的通知发布权限。")]
+            self.staff.revoke(msg.user_id, user_id)
+            return [Reply(f"已撤销用户 {user_id} 的通知发布权限。")]
         return self._guard(run)
 
     def staff_list(self, msg: Incoming) -> list[Reply]:
@@ -130,7 +138,7 @@ class StaffFlow:
         role = self.staff.role(msg.user_id)
         if not role.is_staff:
             self.staff.audit(msg.user_id, "broadcast_start", "", False, "not staff")
-            return [Reply("抱歉，只有经授权的区级中小企业主管部门工作人员可以发布通知。如需开通，请联系管理员。")]
+            return [Reply(REFUSE_NOT_STAFF)]
         draft = {"district": None if role.city_wide else role.district, "tiers": [], "plans": []}
         return self._goto(msg, "bc_source", draft)
 
@@ -191,6 +199,7 @@ class StaffFlow:
             try:
                 validate_html(text)
                 placeholders(text)
+                self.broadcasts.check_length(text)
             except (HtmlError, BroadcastError) as exc:
                 return [self._prompt(state, draft, f"正文有问题：{exc.message}")]
             draft["text"] = text
@@ -225,13 +234,21 @@ class StaffFlow:
             return self._guard(lambda: self._schedule(msg, draft, when))
         return [Reply("请点选上方的按钮，或发送 /cancel 退出。")]
 
+    def _refuse_button(self, msg: Incoming, arg: str, why: str, replies: list[Reply]) -> list[Reply]:
+        """A `bc:` press that does nothing was forged, malformed or stale: audit it, then answer."""
+        self.staff.audit(msg.user_id, "broadcast_button", quote(f"bc:{arg}"), False, why)
+        return replies
+
     def on_button(self, msg: Incoming, arg: str) -> list[Reply]:
+        if not self.staff.role(msg.user_id).is_staff:
+            return self._refuse_button(msg, arg, "not staff", [Reply(REFUSE_NOT_STAFF)])
         conv = self.store.get_conversation(msg.chat_id, msg.user_id)
         action, _, value = arg.partition(":")
         if action == "cancel":
             return self._cancel(msg, conv)
         if conv is None or conv[0] not in STATES:
-            return [Reply("这次发布已经结束。发送 /broadcast 重新开始。")]
+            return self._refuse_button(msg, arg, "no broadcast in progress",
+                                       [Reply("这次发布已经结束。发送 /broadcast 重新开始。")])
         state, draft = conv
         if action == "tpl" and state == "bc_source" and value in self.broadcasts.templates:
             draft["template"] = value
@@ -241,10 +258,10 @@ class StaffFlow:
         if action == "d" and state == "bc_district":
             if value == "all":
                 draft["district"] = CITY_WIDE
-            elif value.isdigit() and int(value) < len(self.districts):
-                draft["district"] = self.districts[int(value)]
+            elif (index := parse_int(value, 0, len(self.districts) - 1)) is not None:
+                draft["district"] = self.districts[index]
             else:
-                return [self._prompt(state, draft, "请点选一个区。")]
+                return self._refuse_button(msg, arg, f"no district {value!r}", [self._prompt(state, draft, "请点选一个区。")])
             return self._goto(msg, "bc_tiers", draft)
         if action in ("t", "p") and state == "bc_tiers":
             if value == "done":
@@ -270,7 +287,8 @@ class StaffFlow:
             if action == "send":
                 return self._guard(lambda: self._send(msg, bid))
             return self._goto(msg, "bc_when", draft)
-        return [self._prompt(state, draft, "这个按钮已过期，请按当前的提示操作。")]
+        return self._refuse_button(msg, arg, f"does not fit state {state}",
+                                   [self._prompt(state, draft, "这个按钮已过期，请按当前的提示操作。")])
 
     # -- the actions ------------------------------------------------------------------------
 
@@ -281,16 +299,26 @@ class StaffFlow:
                                          draft.get("template"), draft.get("text"), values, draft.get("window"))
             draft["id"] = bid
             self.store.put_conversation(msg.chat_id, msg.user_id, "bc_preview", draft)
-            preview, count, sample = self.broadcasts.preview(msg.user_id, bid)
-            head = (f"<b>预览</b>（第 {bid} 号通知，按一位真实收件企业生成）· 收件企业：{count} 家"
-                    + ("" if sample else "（目前没有符合条件的订阅企业）"))
-            rows = ((Button("发给自己测试", "bc:test"),), (Button("立即发送", "bc:send"), Button("定时发送", "bc:sched")),
-                    (Button("取消", "bc:cancel"),))
-            return [Reply(head), Reply(preview, rows)]
+            return self._preview(msg, bid)
         replies = self._guard(run)
         if "id" not in draft:
             self.store.clear_conversation(msg.chat_id, msg.user_id)
         return replies
+
+    def _preview(self, msg: Incoming, bid: int) -> list[Reply]:
+        preview, count, sample = self.broadcasts.preview(msg.user_id, bid)
+        head = (f"<b>预览</b>（第 {bid} 号通知，按一位真实收件企业生成）· 收件企业：{count} 家"
+                + ("" if sample else "（目前没有符合条件的订阅企业）"))
+        rows = ((Button("发给自己测试", "bc:test"),), (Button("立即发送", "bc:send"), Button("定时发送", "bc:sched")),
+                (Button("取消", "bc:cancel"),))
+        return [Reply(head), Reply(preview, rows)]
+
+    def resume(self, msg: Incoming) -> list[Reply]:
+        """The current step again, for a channel that lost the last prompt (a restarted console)."""
+        state, draft = self.store.get_conversation(msg.chat_id, msg.user_id)
+        if state == "bc_preview":
+            return self._guard(lambda: self._preview(msg, draft["id"]))
+        return [self._prompt(state, draft, "继续发布通知（发送 /cancel 退出）。")]
 
     def _send(self, msg: Incoming, bid: int) -> list[Reply]:
         count = self.broadcasts.send(msg.user_id, bid)
@@ -316,20 +344,21 @@ class StaffFlow:
 
     def cancel_command(self, msg: Incoming) -> list[Reply]:
         args = self._args(msg)
-        if len(args) != 1 or not args[0].isdigit():
+        bid = parse_int(args[0], 1, ROW_ID_MAX) if len(args) == 1 else None
+        if bid is None:
+            self._bad_arguments(msg, "broadcast_cancel", args)
             return [Reply("用法：/broadcast_cancel 通知编号")]
-        return self._guard(lambda: (self.broadcasts.cancel(msg.user_id, int(args[0])),
-                                    [Reply(f"第 {int(args[0])} 号通知已取消。")])[1])
+        return self._guard(lambda: (self.broadcasts.cancel(msg.user_id, bid), [Reply(f"第 {bid} 号通知已取消。")])[1])
 
     def status(self, msg: Incoming) -> list[Reply]:
         args = self._args(msg)
 
         def run():
-            if args and not args[0].isdigit():
+            bid = parse_int(args[0], 1, ROW_ID_MAX) if len(args) == 1 else None
+            if len(args) > 1 or (args and bid is None):
+                self._bad_arguments(msg, "broadcast_status", args)
                 return [Reply("用法：/broadcast_status [通知编号]")]
-            if args:
-                bid = int(args[0])
-            else:
+            if bid is None:
                 mine = self.broadcasts.list(msg.user_id)
                 if not mine:
                     return [Reply("还没有发布过通知。")]

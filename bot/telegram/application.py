@@ -160,7 +160,11 @@ class TolerantBot(ExtBot):
                                   read_timeout=base + wait, write_timeout=write_timeout,
                                   connect_timeout=connect_timeout, pool_timeout=pool_timeout,
                                   api_kwargs=api_kwargs)
-        return tuple(self.intake.admit(raw, self) for raw in result or ())
+        admitted = [self.intake.admit(raw, self) for raw in result or ()]
+        # A dropped update is an empty Update; only the last one matters (polling confirms up to
+        # its id), so a flood does not cost the Application a task per dropped message.
+        kept = [u for u in admitted[:-1] if u.effective_user is not None or u.effective_chat is not None]
+        return tuple(kept + admitted[-1:])
 
 
 # -- fairness --------------------------------------------------------------------------------------
@@ -378,7 +382,8 @@ async def start_reminders(application: Application) -> None:
                                                         application.bot_data["base_url"])
     await bot.initialize()
     outbox = make_outbox(services, bot, application.bot_data.get("route_pushes"))
-    jobs = ReminderJobs(services.reminders, outbox, services.clock, extra_sweeps=(services.broadcasts.send_scheduled,))
+    jobs = ReminderJobs(services.reminders, outbox, services.clock, extra_sweeps=(services.broadcasts.send_scheduled,),
+                        followups=services.followups)
     application.bot_data["reminder_jobs"] = jobs
     await jobs.startup()
     application.bot_data["outbox_task"] = asyncio.create_task(outbox.run_forever(poll_interval=1.0))

@@ -36,7 +36,7 @@ def feed(services, user_id: int, salt: str) -> bytes:
     moments = defaultdict(list)
     for planned in plan(user_id, user_id, result.items, settings):
         moments[planned.item_key].append(planned.send_at)
-    return to_feed(result, profile, salt=salt, alarms=lambda item: moments.get(item_key(item), ()))
+    return to_feed(result, profile, salt=salt, alarms=lambda item: moments.get(item_key(item), ()), kb=services.kb)
 
 
 def etag(body: bytes) -> str:

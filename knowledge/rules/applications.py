@@ -6,7 +6,7 @@ from datetime import date
 
 from knowledge.profile import Profile
 from knowledge.rules.dates import add_months, month_end
-from knowledge.rules.items import PLATFORM, Item, held
+from knowledge.rules.items import PLATFORM, Item, announced, held
 from knowledge.rules.params import Params
 from knowledge.rules.standing import Standing, highest_held
 from knowledge.wording import cn, cn_month, quarter_name
@@ -23,11 +23,12 @@ def giant_window(profile: Profile, today: date, p: Params, s: Standing) -> list[
     title = highest_held(profile, today, s, SPECIALIZED_OR_HIGHER)
     if title is None:
         return []
-    start, due, configured = p.giant_window(today.year)
-    if today > due:
-        start, due, configured = p.giant_window(today.year + 1)
+    window = p.giant_window(today.year, today)
+    if today > window.end:
+        window = p.giant_window(today.year + 1, today)
+    start, due, configured = window.start, window.end, window.source != p.notice.source
     why = f"计划申报国家专精特新“小巨人”企业，{held(title, s.until(title))}"
-    why += (f"；{start.year}年申报时间已在配置中公布" if configured else
+    why += (f"；{start.year}年申报时间以{announced(window.source)}为准" if configured else
             f"；申报原则上每年{quarter_name(p.notice.giant_quarter)}开展")
     if start <= today:
         text = (f"国家专精特新“小巨人”企业申报窗口已开放，请按工业和信息化部及市经济和信息化局通知，"
@@ -36,7 +37,7 @@ def giant_window(profile: Profile, today: date, p: Params, s: Standing) -> list[
         text = (f"请关注工业和信息化部及市经济和信息化局通知，于{cn(start)}至{cn(due)}通过{PLATFORM}"
                 f"申报国家专精特新“小巨人”企业。")
     return [Item("giant_window", start, due, "1.3", text, why, tier="little_giant",
-                 details=(("window_year", start.year), ("configured", configured)))]
+                 details=(("window_year", start.year), ("configured", configured)), source=window.source)]
 
 
 def not_eligible(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
@@ -54,7 +55,7 @@ def not_eligible(profile: Profile, today: date, p: Params, s: Standing) -> list[
         why += f"（{last.since.isoformat()} 公告的称号{state}）"
     text = (f"申报国家专精特新“小巨人”企业须先取得北京市专精特新中小企业称号，"
             f"请先按所在区（{profile.district}）通知通过{PLATFORM}申报专精特新中小企业。")
-    return [Item("not_eligible", None, None, "1.3", text, why, tier="little_giant")]
+    return [Item("not_eligible", None, None, "1.3", text, why, tier="little_giant", source=p.notice.source)]
 
 
 def innovative_cycle(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
@@ -69,7 +70,7 @@ def innovative_cycle(profile: Profile, today: date, p: Params, s: Standing) -> l
     text = (f"请按{profile.district}中小企业主管部门的通知和资料清单，于{cn(due)}24:00前登录{PLATFORM}"
             f"提交本月创新型中小企业申报，区级主管部门于{cn(report_by)}前将认定名单报市经济和信息化局备案。")
     return [Item("innovative_cycle", start, due, "1.1", text, why, tier="innovative",
-                 details=(("district_report_by", report_by),))]
+                 details=(("district_report_by", report_by),), source=p.notice.source)]
 
 
 def application_policy(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
@@ -79,9 +80,11 @@ def application_policy(profile: Profile, today: date, p: Params, s: Standing) ->
     if app is None or app.tier != "specialized":
         return []
     submitted = app.submitted
-    last_old, new_from = p.notice.old_policy_last_day, p.notice.new_policy_from
+    (last_old, old_source), (new_from, new_source) = (p.dated("old_policy_last_day", today),
+                                                      p.dated("new_policy_from", today))
     closed = cn_month(p.notice.module_closed[0])
     why = f"正在申报北京市专精特新中小企业，提交日期 {submitted.isoformat()}"
+    source = old_source if submitted <= last_old or submitted < new_from else new_source
     if submitted <= last_old:
         policy = "old"
         why += f"，在{cn(last_old)}前申报在途"
@@ -99,7 +102,7 @@ def application_policy(profile: Profile, today: date, p: Params, s: Standing) ->
             text = (f"您于{cn(submitted)}提交的专精特新中小企业申报按新《办法》（工信部企业〔2026〕2号）执行，"
                     f"相关工作安排另行通知，请关注{PLATFORM}。")
     return [Item("application_policy", None, None, "1.2", text, why, tier="specialized",
-                 policy=policy, details=(("submitted", submitted),))]
+                 policy=policy, details=(("submitted", submitted),), source=source)]
 
 
 def application_closed(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
@@ -114,4 +117,24 @@ def application_closed(profile: Profile, today: date, p: Params, s: Standing) ->
     text = (f"{PLATFORM}的“专精特新中小企业申报模块”{cn(start)}至{cn(due)}暂时关闭，"
             f"请于{cn(p.notice.new_policy_from)}起按新《办法》申报，具体安排另行通知。")
     return [Item("application_closed", start, due, "1.2", text, why, tier="specialized",
-                 details=(("reopens", p.notice.new_policy_from),))]
+                 details=(("reopens", p.notice.new_policy_from),), source=p.notice.source)]
+
+
+def specialized_window(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
+    """From 1 April 2026 专精特新中小企业 are applied for under the new 《办法》, in rounds the city
+    or the district announces ("相关工作安排另行通知"); listed once a round is announced (ref 1.2)."""
+    if "specialized" not in profile.plans or s.banned_until is not None:
+        return []
+    window = p.window("specialized_application", today.year, today, profile.district, "specialized")
+    if window is None or today > window.end:
+        window = p.window("specialized_application", today.year + 1, today, profile.district, "specialized")
+    if window is None or today > window.end:
+        return []
+    why = (f"计划申报北京市专精特新中小企业，所在区：{profile.district}；"
+           f"{announced(window.source)}公布了{window.district}的申报时间")
+    if window.start <= today:
+        text = f"专精特新中小企业申报已开始，请按新《办法》于{cn(window.end)}前通过{PLATFORM}提交申报。"
+    else:
+        text = f"请按新《办法》于{cn(window.start)}至{cn(window.end)}通过{PLATFORM}申报北京市专精特新中小企业。"
+    return [Item("specialized_window", window.start, window.end, "1.2", text, why, tier="specialized",
+                 details=(("district", window.district),), source=window.source)]

@@ -34,5 +34,5 @@ def certificate(profile: Profile, today: date, p: Params, s: Standing) -> list[I
             why += f"；{start.year}年放假安排未收录，按周一至周五估算"
         text = f"请于{cn(start)}起登录{APP_PATH}或{QUERY_SYSTEM}申领{name}电子证书。"
         items.append(Item("certificate", start, None, "5", text, why, tier=title.tier,
-                          estimate=estimate, details=(("since", title.since),)))
+                          estimate=estimate, details=(("since", title.since),), source=p.notice.source))
     return items

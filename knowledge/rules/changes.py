@@ -12,7 +12,8 @@ from knowledge.rules.params import Params
 from knowledge.rules.standing import Standing, highest_held
 from knowledge.wording import cn
 
-def _change_items(profile: Profile, today: date, s: Standing, kinds: tuple[str, ...], kind: str,
+
+def _change_items(profile: Profile, today: date, p: Params, s: Standing, kinds: tuple[str, ...], kind: str,
                   ref: str, months: int) -> list[Item]:
     if s.status == "cancelled":
         return []
@@ -41,19 +42,19 @@ def _change_items(profile: Profile, today: date, s: Standing, kinds: tuple[str, 
                                                ("change_date", change.date))
         if overdue:
             details += (("overdue", True),)
-        items.append(Item(kind, None, due, ref, text, why, details=details))
+        items.append(Item(kind, None, due, ref, text, why, details=details, source=p.notice.source))
     return items
 
 
 def change_filing(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
     """A titled enterprise that is simply renamed or moves across provinces files the change on
     the platform within 3 months (ref 4.1)."""
-    return _change_items(profile, today, s, ("rename", "relocation"), "change_filing", "4.1",
+    return _change_items(profile, today, p, s, ("rename", "relocation"), "change_filing", "4.1",
                          p.notice.change_filing_months)
 
 
 def major_change_report(profile: Profile, today: date, p: Params, s: Standing) -> list[Item]:
     """A merger, restructuring or other major change is reported on the platform (重大变化情况
     报告表) within 3 months; not reporting costs the review or the title (ref 4.2)."""
-    return _change_items(profile, today, s, ("merger", "restructuring"), "major_change_report", "4.2",
+    return _change_items(profile, today, p, s, ("merger", "restructuring"), "major_change_report", "4.2",
                          p.notice.major_change_months)

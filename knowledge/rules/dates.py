@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Mapping
 
+from knowledge.events import Source
 from knowledge.loader import DataError, DateSpec, KnowledgeBase, default_kb
 
 # field of NoticeDates → (ref of the clause, name of its [[entry.dates]] spec, attribute(s) read)
@@ -37,6 +38,7 @@ SPECS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "giant_quarter": ("1.3", "giant_window", ("quarter",)),
     "validity_years": ("2.1", "validity_period", ("years",)),
     "renewal_years": ("2.1", "renewal_period", ("years",)),
+    "renewal_reading": ("2.1", "renewal_period", ("reading",)),
     "cohort_review": ("2.2", "review_2026_q1", ("start", "end")),
     "cohort": ("2.2", "review_2026_q1", ("cohort",)),
     "cohort_giant_review_year": ("2.2", "giant_review_2026", ("year",)),
@@ -59,6 +61,7 @@ class NoticeDates:
     giant_quarter: int
     validity_years: int
     renewal_years: int
+    renewal_reading: str  # knowledge.loader.READINGS
     cohort_review: tuple[date, date]
     cohort: int
     cohort_giant_review_year: int
@@ -67,6 +70,7 @@ class NoticeDates:
     major_change_months: int
     reapply_ban_years: int
     certificate_working_days: int
+    source: Source  # the notice itself, cited by an item whose dates are the notice's
     refs: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def ref(self, name: str) -> str:
@@ -87,7 +91,8 @@ class NoticeDates:
         return valid_until(since, self.validity_years)
 
     def in_cohort(self, since: date) -> bool:
-        """Whether a title announced or renewed on `since` is of the cohort 二、2–3 single out."""
+        """Whether a title announced or renewed on `since` is of the cohort 二、2–3 single out
+        (reviewed in 2026, valid until the review list is published)."""
         return since.year == self.cohort
 
 
@@ -116,7 +121,7 @@ def notice_dates(kb: KnowledgeBase) -> NoticeDates:
                 raise DataError("clauses.toml", entry.id, f"dates.{name}.{attr}",
                                 "is missing: the rules engine reads it")
         values[key] = _value(spec, attrs)
-    return NoticeDates(**values, refs={key: ref for key, (ref, _, _) in SPECS.items()})
+    return NoticeDates(**values, source=kb.notice.as_source(), refs={key: ref for key, (ref, _, _) in SPECS.items()})
 
 
 @lru_cache(maxsize=1)

@@ -12,13 +12,14 @@ from knowledge.rules.applications import (
     giant_window,
     innovative_cycle,
     not_eligible,
+    specialized_window,
 )
 from knowledge.rules.certificates import certificate
 from knowledge.rules.changes import change_filing, major_change_report
 from knowledge.rules.incidents import reapply_allowed, reapply_ban
 from knowledge.rules.items import Item, Result
 from knowledge.rules.params import Params
-from knowledge.rules.reviews import expiry_review
+from knowledge.rules.reviews import expiry_review, pending_review_list, review_list
 from knowledge.rules.standing import Standing, standing_of
 from knowledge.rules.updates import annual_update, cancelled, key_monitoring
 
@@ -33,11 +34,14 @@ RULES: tuple[Rule, ...] = (
     reapply_ban,
     reapply_allowed,
     expiry_review,
+    pending_review_list,
+    review_list,
     giant_window,
     not_eligible,
     innovative_cycle,
     application_policy,
     application_closed,
+    specialized_window,
     certificate,
 )
 
@@ -76,6 +80,7 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         "ref": item.ref,
         "text": item.text,
         "why": item.why,
+        "source": item.source.to_dict() if item.source else None,
     }
     if item.tier is not None:
         data["tier"] = item.tier

@@ -11,6 +11,7 @@ from knowledge.rules.params import Params
 from knowledge.rules.standing import Standing
 from knowledge.wording import cn, cn_number
 
+
 def _years(p: Params) -> str:
     return f"{cn_number(p.notice.reapply_ban_years)}年"
 
@@ -37,7 +38,7 @@ def reapply_ban(profile: Profile, today: date, p: Params, s: Standing) -> list[I
             text = f"因{name}不得申报的{years}期限已于{cn(due - timedelta(days=1))}届满，可通过{PLATFORM}再次申报。"
         items.append(Item("reapply_ban", None, due, "4.3", text, why,
                           details=(("incident_kind", incident.kind),
-                                   ("incident_date", incident.date))))
+                                   ("incident_date", incident.date)), source=p.notice.source))
     return items
 
 
@@ -53,5 +54,5 @@ def reapply_allowed(profile: Profile, today: date, p: Params, s: Standing) -> li
         text = f"已{_remedy(incident.kind)}，可不受{_years(p)}限制再次申报，通过{PLATFORM}提交。"
         items.append(Item("reapply_allowed", None, None, "4.3", text, why,
                           details=(("incident_kind", incident.kind),
-                                   ("incident_date", incident.date))))
+                                   ("incident_date", incident.date)), source=p.notice.source))
     return items

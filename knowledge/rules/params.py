@@ -3,98 +3,110 @@ calendar, windows announced later."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date
-from typing import Any, Mapping
+from typing import Iterable, Mapping
 
-from knowledge.rules.dates import NoticeDates, default_notice_dates
-
-
-class ConfigError(ValueError):
-    """A config.toml value the rules engine reads is wrong; `key` names it."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.message = message
+from knowledge.events import (
+    CONFIG_SOURCE,
+    STAFF_SOURCE,
+    DeadlineChanged,
+    Event,
+    ReviewListPublished,
+    Source,
+    Window,
+    known,
+    newest,
+    window_events,
+)
+from knowledge.loader import KnowledgeBase, default_kb
+from knowledge.rules.dates import SPECS, NoticeDates, default_notice_dates, notice_dates
+from knowledge.wording import CITY_WIDE
 
 
 @dataclass(frozen=True)
 class Params:
-    """The notice's dates (`notice`, read from the knowledge data) and what config.toml adds to
-    them: a new year's calendar, windows announced later."""
+    """What the rules read besides the profile and the date: the notice's dates (`notice`, from the
+    knowledge data), the events announced since (`events`: follow-up notices, windows set by staff
+    or in config.toml) and the official calendar's additions from config.toml.
+
+    `Params()` is the repository's knowledge as shipped — the notice and its follow-ups — with no
+    config. Dates an event announces replace the notice's from the event's publication on; see
+    `knowledge.events` for which event wins a conflict."""
 
     extra_holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
-    giant_windows: Mapping[int, tuple[date, date]] = field(default_factory=dict, hash=False)
-    # Review windows a district announced, {(district, year): (start, end)}; "全市" for all districts.
-    review_windows: Mapping[tuple[str, int], tuple[date, date]] = field(default_factory=dict, hash=False)
+    events: tuple[Event, ...] = field(default_factory=lambda: default_kb().events)
     notice: NoticeDates = field(default_factory=default_notice_dates)
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any], notice: NoticeDates | None = None) -> "Params":
-        """Params from the parsed config.toml ([calendar] and [windows.giant]); ConfigError if wrong.
-        `notice` defaults to the repository's notice."""
-        if not isinstance(cfg, Mapping):
-            raise ConfigError("config", "应为 TOML 表")
-        cal = cfg.get("calendar", {})
-        if not isinstance(cal, Mapping):
-            raise ConfigError("calendar", "应为 TOML 表")
-        holidays = _config_dates(cal.get("extra_holidays", []), "calendar.extra_holidays")
-        workdays = _config_dates(cal.get("extra_workdays", []), "calendar.extra_workdays")
-        both = holidays & workdays
-        if both:
-            first = min(both).isoformat()
-            raise ConfigError("calendar.extra_workdays", f"{first} 同时出现在 extra_holidays 中")
-        windows_cfg = cfg.get("windows", {})
-        if not isinstance(windows_cfg, Mapping):
-            raise ConfigError("windows", "应为 TOML 表")
-        giant = windows_cfg.get("giant", {})
-        if not isinstance(giant, Mapping):
-            raise ConfigError("windows.giant", "应为 TOML 表")
-        windows: dict[int, tuple[date, date]] = {}
-        for key, value in giant.items():
-            where = f"windows.giant.{key}"
-            if not str(key).isdigit() or len(str(key)) != 4:
-                raise ConfigError(where, "键应为四位数年份，如 [windows.giant.2027]")
-            year = int(key)
-            if not isinstance(value, Mapping) or set(value) != {"start", "end"}:
-                raise ConfigError(where, "应含且只含 start 和 end 两个日期")
-            start = _config_date(value["start"], f"{where}.start")
-            end = _config_date(value["end"], f"{where}.end")
-            if start.year != year or end.year != year:
-                raise ConfigError(where, f"start 和 end 应在 {year} 年内")
-            if end < start:
-                raise ConfigError(f"{where}.end", "不应早于 start")
-            windows[year] = (start, end)
-        return cls(frozenset(holidays), frozenset(workdays), windows, notice=notice or default_notice_dates())
+    def configured(cls, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = (),
+                   giant_windows: Mapping[int, tuple[date, date]] | None = None,
+                   kb: KnowledgeBase | None = None) -> "Params":
+        """Params on top of `kb` (default: the repository's knowledge base) with what config.toml
+        adds — values already checked by the config loader (bot/config.py)."""
+        kb = kb or default_kb()
+        return cls(frozenset(extra_holidays), frozenset(extra_workdays),
+                   kb.events + window_events(giant=dict(giant_windows or {}), source=CONFIG_SOURCE),
+                   notice_dates(kb))
 
-    def review_window(self, district: str, year: int) -> tuple[date, date] | None:
-        """The review window the district (or the whole city) announced for `year`, if any."""
-        return self.review_windows.get((district, year)) or self.review_windows.get(("全市", year))
+    def with_events(self, events: Iterable[Event]) -> "Params":
+        """These params with `events` added after the ones they have (the later wins a tie)."""
+        return replace(self, events=self.events + tuple(events))
 
-    def giant_window(self, year: int) -> tuple[date, date, bool]:
-        """(start, end, configured) of the 小巨人 window of `year`: config, else the notice's
-        quarter (ref 1.3)."""
-        if year in self.giant_windows:
-            start, end = self.giant_windows[year]
-            return start, end, True
+    def with_windows(self, giant: Mapping[int, tuple[date, date]] | None = None,
+                     review: Mapping[tuple[str, int], tuple[date, date]] | None = None,
+                     source: Source = STAFF_SOURCE) -> "Params":
+        """These params with windows in the shape the broadcast store keeps them: `giant`
+        {year: (start, end)} for the city's 小巨人 dates, `review` {(district or 全市, year): (start,
+        end)} for a district's review dates; `source` says who announced them and when."""
+        return self.with_events(window_events(dict(giant or {}), dict(review or {}), source))
+
+    def window(self, kind: str, year: int, today: date, district: str = CITY_WIDE,
+               tier: str | None = None) -> Window | None:
+        """The newest window of `kind` for `year` published by `today`, for `district` (its own or
+        the city's) and `tier`; None if none was announced."""
+        found = [e for e in self._of_type[Window]
+                 if e.kind == kind and e.year == year and known(e, today)
+                 and e.district in (district, CITY_WIDE) and (tier is None or e.tier in (None, tier))]
+        return newest(found)
+
+    def giant_window(self, year: int, today: date, review: bool = False) -> Window:
+        """The 小巨人 window of `year` (its review's with `review`, which falls back to the
+        application's): announced, else the notice's quarter (ref 1.3)."""
+        announced = (review and self.window("giant_review", year, today)) or \
+            self.window("giant_application", year, today)
+        if announced:
+            return announced
         start, end = self.notice.quarter(year)
-        return start, end, False
+        return Window("giant_review" if review else "giant_application", start, end, self.notice.source)
 
+    def review_list(self, tier: str, cohort: int, today: date) -> ReviewListPublished | None:
+        """The newest published list of the `cohort`'s `tier` titles that passed review, by `today`."""
+        return newest([e for e in self._of_type[ReviewListPublished]
+                       if e.tier == tier and e.cohort == cohort and e.date <= today and known(e, today)])
 
-def _config_date(value: Any, key: str) -> date:
-    if isinstance(value, date) and not hasattr(value, "hour"):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConfigError(key, f"日期无效“{value}”，请写 TOML 日期，如 2027-01-01")
+    def dated(self, key: str, today: date) -> tuple[date, Source]:
+        """A fixed date of the notice (a key of dates.SPECS) as it stands on `today`: moved by the
+        newest `deadline_changed` in force, else the notice's."""
+        moved = self._moved(SPECS[key][1], today, lambda e: True)
+        return (moved.date, moved.source) if moved else (getattr(self.notice, key), self.notice.source)
 
+    def update_deadline(self, year: int, today: date) -> tuple[date, Source]:
+        """The annual update's deadline of `year` (ref 3) as it stands on `today`."""
+        moved = self._moved(SPECS["update_month_day"][1], today, lambda e: e.date.year == year)
+        return (moved.date, moved.source) if moved else (self.notice.update_deadline(year), self.notice.source)
 
-def _config_dates(value: Any, key: str) -> set[date]:
-    if not isinstance(value, list):
-        raise ConfigError(key, "应为日期列表，如 [2027-01-01]")
-    return {_config_date(v, f"{key}[{i}]") for i, v in enumerate(value)}
+    def _moved(self, spec: str, today: date, applies) -> DeadlineChanged | None:
+        if not self._of_type[DeadlineChanged]:
+            return None
+        return newest([e for e in self._of_type[DeadlineChanged]
+                       if e.obligation == spec and e.since <= today and known(e, today) and applies(e)])
+
+    @cached_property
+    def _of_type(self) -> dict[type, tuple[Event, ...]]:
+        # The rules ask many times per profile; most params carry no event of the asked type.
+        return {kind: tuple(e for e in self.events if isinstance(e, kind))
+                for kind in (Window, ReviewListPublished, DeadlineChanged)}
+
