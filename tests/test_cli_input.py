@@ -63,7 +63,7 @@ def test_ask_answers_a_question_argument_that_is_not_utf8():
 
 # The arguments each command needs besides --config (all of them, as the next test checks).
 COMMANDS = {
-    "chat": [], "telegram": [], "ask": ["年报"], "kb check": [], "kb show": ["3"],
+    "chat": [], "telegram": [], "web": ["--port", "0"], "ask": ["年报"], "kb check": [], "kb show": ["3"],
     "check": ["examples/profile.json"], "profile show": ["5"], "profile set": ["5", "examples/profile.json"],
     "subscribe": ["5"], "reminders": ["list"], "staff": ["list"], "broadcast": ["list"], "audit": [],
 }
@@ -94,7 +94,7 @@ def test_every_command_refuses_a_bad_config_the_same_way(tmp_path, command):
 # -- the database's directory ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["chat", "audit", "profile show", "subscribe", "reminders", "staff",
+@pytest.mark.parametrize("command", ["chat", "web", "audit", "profile show", "subscribe", "reminders", "staff",
                                      "broadcast", "profile set"])
 def test_a_database_in_a_missing_directory_is_an_error_naming_it(tmp_path, command):
     missing = tmp_path / "no" / "such" / "dir"

@@ -22,7 +22,7 @@ from bot.web.chat import WebInbox
 from bot.web.html import to_page_html
 from bot.web.store import WEB_USER_END, WEB_USER_MIN
 from delivery.outbox import SendBlocked
-from tests.webkit import Site, button, fill_profile
+from tests.webkit import Site, button, cited, fill_profile
 
 PAGE_LIMIT = 150 * 1024
 
@@ -78,12 +78,12 @@ async def test_a_question_gets_its_answer_and_citation_and_a_follow_up_is_read_i
     first = await v.ask("年报什么时候截止？")
     assert first["input"]["text"] == "年报什么时候截止？"
     [answer] = first["replies"]
-    assert "5月31日" in answer["html"] and "依据：通知 三、年度信息更新（第 3 条）" in answer["html"]
+    assert "5月31日" in answer["html"] and cited("3") in answer["html"]
     assert answer["buttons"][0] == [{"text": "查看原文", "data": "v:annual-update"}]
     assert any("相关：" in b["text"] for row in answer["buttons"] for b in row)
     await v.ask("公司改名了怎么办？")
     [follow] = (await v.ask("要去哪里办？"))["replies"]
-    assert "第 4.1 条" in follow["html"]  # read with the previous question (a rename), not on its own
+    assert cited("4.1") in follow["html"]  # read with the previous question (a rename), not on its own
 
 
 async def test_view_clause_expands_the_answer_in_place(site):
@@ -107,7 +107,7 @@ async def test_a_suggestion_pressed_answers_that_clause_and_shows_what_was_chose
     data, entry = button(r["replies"], "有效期三年")
     chosen = await v.press(data, entry)
     assert chosen["input"]["text"].startswith("有效期三年")
-    assert "第 2.1 条" in chosen["replies"][0]["html"]
+    assert cited("2.1") in chosen["replies"][0]["html"]
 
 
 async def test_topics_is_an_outline_browsed_in_place(site):
@@ -120,7 +120,7 @@ async def test_topics_is_an_outline_browsed_in_place(site):
     assert chapter["edit"] == menu["id"] == chapter["id"]  # the outline message changes in place
     assert chapter["buttons"][-1] == [{"text": "« 返回章节列表", "data": "t:"}]
     [answer] = (await v.press(chapter["buttons"][0][0]["data"], chapter["id"]))["replies"]
-    assert "依据：通知" in answer["html"]
+    assert "依据：" in answer["html"]
 
 
 async def test_the_profile_wizard_takes_district_buttons_and_typed_dates_then_shows_deadlines(site):
@@ -182,7 +182,7 @@ async def test_forms_without_javascript_post_redirect_and_show_the_conversation(
     r = await v.form("/message", text="年报什么时候截止？")
     assert r.status == 303 and r.headers["Location"].startswith("/#m")
     _, page = await v.open("/")
-    assert "年报什么时候截止？" in page and "依据：通知 三、年度信息更新（第 3 条）" in page
+    assert "年报什么时候截止？" in page and cited("3") in page
     answer_id = int(re.findall(r'<li class="msg out" id="m(\d+)">', page)[-1])
     assert f'<input type="hidden" name="message" value="{answer_id}">' in page
     assert '<button type="submit" name="data" value="v:annual-update">查看原文</button>' in page

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.fakebotapi import FakeBotAPI
-from tests.webkit import CSRF_RE, Served
+from tests.webkit import CSRF_RE, Served, cited
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,9 +39,9 @@ async def test_the_web_command_serves_answers_in_context_and_stops_cleanly(tmp_p
                 async with session.get(server.url + ref.lstrip("/")) as r:
                     assert r.status == 200, ref
             [answer] = (await ask(session, server.url, csrf, "公司改名了要做什么？"))["replies"]
-            assert "依据：通知" in answer["html"] and "第 4.1 条" in answer["html"]
+            assert cited("4.1") in answer["html"]
             [follow] = (await ask(session, server.url, csrf, "要去哪里办？"))["replies"]
-            assert "第 4.1 条" in follow["html"]
+            assert cited("4.1") in follow["html"]
     finally:
         code, err = server.stop()
     assert code == 0 and "Traceback" not in err
@@ -89,12 +89,12 @@ async def test_with_a_token_telegram_and_the_web_run_in_one_process(tmp_path, fa
         assert "Telegram 机器人同时运行" in server.banner
         fake.push_text(555, "年报什么时候截止？")
         [reply] = await fake.a_wait_for_messages(555, 1, timeout=20)
-        assert "依据：通知" in reply["text"]
+        assert "依据：" in reply["text"]
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
             async with session.get(server.url) as r:
                 csrf = CSRF_RE.search(await r.text()).group(1)
             [answer] = (await ask(session, server.url, csrf, "年报什么时候截止？"))["replies"]
-            assert "依据：通知" in answer["html"]
+            assert "依据：" in answer["html"]
     finally:
         code, err = server.stop()
     assert code == 0 and "Traceback" not in err, err

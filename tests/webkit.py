@@ -13,10 +13,16 @@ from bot.app import build, open_store
 from bot.config import load_config
 from bot.web.app import AccessLogger, make_app
 from knowledge.clock import ZONE, FixedClock
+from knowledge.loader import citation, default_kb
 
 SECRET = b"s" * 32
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZONE)
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+def cited(ref: str) -> str:
+    """The citation line an answer from clause `ref` carries (one wording for every channel)."""
+    return citation(ref, default_kb())
 
 
 class Ticker:
