@@ -1,13 +1,13 @@
 """Load generator for bench_web: browsers-worth of sessions against `python -m bot web`.
 
-    python bench/web_load.py URL SESSIONS QUESTIONS_EACH RATE NEW_SESSIONS
+    python -m bench.web_load URL SESSIONS QUESTIONS_EACH RATES NEW_SESSIONS   (RATES: 200,500)
 
 Each session opens the page (its cookie and CSRF token) and asks through POST /api/message the way
 the page's script does. Phases:
 - throughput: every session asks its questions one after another, all sessions at once;
   questions/s = questions answered / time from the first to the last;
-- latency: open loop at RATE questions per second in total, each session at its own steady pace
-  (not waiting for answers); send → answer time per question;
+- latency: open loop at each of RATES questions per second in total, each session at its own
+  steady pace (not waiting for answers); send → answer time per question;
 - sessions: NEW_SESSIONS more sessions each open the page and ask one question, so the server's
   memory can be read before and after (it waits for a line on stdin in between).
 Prints one JSON line per phase.
@@ -118,12 +118,13 @@ async def latency(sessions: list[Session], each: int, rate: float) -> dict:
             "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99)}
 
 
-async def main(url: str, count: int, each: int, rate: float, new_sessions: int) -> None:
+async def main(url: str, count: int, each: int, rates: list[float], new_sessions: int) -> None:
     sessions = [Session(url) for _ in range(count)]
     await asyncio.gather(*(s.open() for s in sessions))
     await asyncio.gather(*(s.ask("你好") for s in sessions))  # every session stored, caches warm
     print(json.dumps(await throughput(sessions, each)), flush=True)
-    print(json.dumps(await latency(sessions, each, rate)), flush=True)
+    for rate in rates:
+        print(json.dumps(await latency(sessions, each, rate)), flush=True)
     for s in sessions:
         await s.close()
     print(json.dumps({"phase": "ready"}), flush=True)
@@ -141,4 +142,5 @@ async def main(url: str, count: int, each: int, rate: float, new_sessions: int) 
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [float(r) for r in sys.argv[4].split(",")],
+                     int(sys.argv[5])))

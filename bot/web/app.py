@@ -649,7 +649,8 @@ def make_app(services, *, secret: bytes | None = None, workers: int = 4,
     store: WebStore = services.web
     cfg = services.config.web
     pages = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                               auto_reload=False)  # no stat() of the template files on every page
     welcome = [Entry(0, "out", r.html, tuple(tuple(row) for row in button_rows(r)))
                for r in services.dialogue.handle(Incoming(0, 0, "/start"))]
     state = WebState(services, store, WebChat(services.dialogue, store), Signer(secret or signing_key(store)), pages,

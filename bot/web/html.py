@@ -11,6 +11,7 @@ comments, script and style content — is dropped, and all text is escaped. Line
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -87,6 +88,7 @@ class _Sanitizer(HTMLParser):
         return "".join(self.out)
 
 
+@lru_cache(maxsize=2048)  # the same answers come back again and again; a pure function of its input
 def to_page_html(telegram_html: str) -> str:
     """Page HTML that shows what Telegram would show for `telegram_html`, and nothing more."""
     parser = _Sanitizer()
