@@ -23,6 +23,7 @@ from district import broadcasts as broadcasts_module, logins as logins_module, s
 from district import windows as windows_module
 from district.broadcasts import BroadcastService
 from district.logins import StaffLogins
+from district.oversight import Oversight
 from district.staff import StaffService
 from district.windows import AnnouncedWindows
 from knowledge.clock import Clock, SystemClock
@@ -58,6 +59,7 @@ class Services:
     windows: AnnouncedWindows | None
     logins: StaffLogins | None
     followups: FollowUpNotices | None
+    oversight: Oversight | None
     web: WebStore | None = None            # the web channel's sessions, links, feeds and pages
 
 
@@ -88,7 +90,7 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
         store = open_store(config.db_path, clock)
     elif store is not None:
         store.migrate(*SCHEMAS)
-    reminders = subscriptions = outbox = staff = broadcasts = windows = logins = followups = None
+    reminders = subscriptions = outbox = staff = broadcasts = windows = logins = followups = oversight = None
     web = calendar_url = None
     if store is not None:
         web = WebStore(store, config.web.session_days)
@@ -116,7 +118,8 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
         broadcasts = BroadcastService(store, staff, outbox, clock.now, subscriptions, windows, on_window=on_window)
         logins = StaffLogins(store, staff, clock.now)
         followups = FollowUpNotices(store, kb, reminders, outbox, make_followup_renderer(kb))
+        oversight = Oversight(store, staff, windows, districts, clock.now)
     dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=windows or params,
                         reminders=reminders, staff=staff, broadcasts=broadcasts, calendar_url=calendar_url)
     return Services(config, kb, matcher, dialogue, store, clock, params, reminders, subscriptions, outbox, staff,
-                    broadcasts, windows, logins, followups, web)
+                    broadcasts, windows, logins, followups, oversight, web)

@@ -13,6 +13,9 @@ Every error is a `ProfileError(field, message)`: `field` is the path of the offe
 Decisions on points the issue leaves open:
 - Only `district` is required. `titles`, `updates`, `changes`, `incidents`, `plans`, `reviews`
   default to empty lists, `application` and `name` to None.
+- `share_with_district` (true/false, default false) is the enterprise's consent that its
+  district authority sees the profile and its progress; `shared_since` (a date) is when it was
+  given, read only with consent.
 - `reviews` records what the enterprise knows of a title's review (二): `tier`, `result` (passed,
   failed, or pending: it took part and no result is out) and `date` (when it took part or learnt
   the result). A record applies to the title of that tier announced before its date; the rules
@@ -73,7 +76,8 @@ REVIEW_RESULTS: tuple[str, ...] = ("passed", "failed", "pending")
 REVIEW_RESULT_NAMES: dict[str, str] = {"passed": "通过", "failed": "未通过", "pending": "已参加、结果未公布"}
 
 NAME_MAX = 100
-_TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name", "reviews")
+_TOP_KEYS = ("district", "titles", "updates", "changes", "incidents", "application", "plans", "name", "reviews",
+             "share_with_district", "shared_since")
 
 
 def _districts() -> tuple[str, ...]:
@@ -142,6 +146,10 @@ class Profile:
     plans: tuple[str, ...] = ()
     name: str | None = None
     reviews: tuple[Review, ...] = ()
+    # The enterprise lets its district authority see this profile and its progress (the staff
+    # console), since `shared_since`; without consent it is counted there but never named.
+    share_with_district: bool = False
+    shared_since: date | None = None
 
 
 # --- field checks -------------------------------------------------------------------------------
@@ -313,6 +321,11 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
     if name is not None:
         name = check_name(name)
 
+    share = _bool(data.get("share_with_district"), "share_with_district", False)
+    shared_since = None
+    if share and data.get("shared_since") is not None:
+        shared_since = _date(data["shared_since"], "shared_since", today)
+
     return Profile(
         district=district,
         titles=tuple(titles),
@@ -323,6 +336,8 @@ def parse_profile(data: Any, today: date, districts: Iterable[str] | None = None
         plans=tuple(plans),
         name=name,
         reviews=tuple(reviews),
+        share_with_district=share,
+        shared_since=shared_since,
     )
 
 
@@ -380,4 +395,8 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
     }
     if profile.name is not None:
         data["name"] = profile.name
+    if profile.share_with_district:
+        data["share_with_district"] = True
+        if profile.shared_since is not None:
+            data["shared_since"] = _iso(profile.shared_since)
     return data

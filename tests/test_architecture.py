@@ -104,6 +104,30 @@ def test_no_import_cycles_between_modules():
     assert cycles == []
 
 
+# Helpers and wordings that once existed in several copies (and told users different things).
+DEFINED_ONCE = ("cn", "weekday", "visible_len", "utf16_len", "html_to_text", "stamp", "utc_stamp", "citation",
+                "cite_for", "parse_int", "quote", "kind_name", "STATUS_NAMES", "TIER_NAMES", "TIERS", "KIND_NAMES",
+                "CITY_WIDE", "NO_TITLE", "parse_user_date", "add_months", "valid_until")
+
+
+def _top_level_definitions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+@pytest.mark.parametrize("name", DEFINED_ONCE)
+def test_each_shared_helper_and_wording_is_defined_once(name):
+    where = [_module(p) for p in PRODUCT if name in _top_level_definitions(p)]
+    assert len(where) == 1, f"{name} is defined in {where}"
+
+
 def test_nothing_reads_the_shared_folder():
     for path in ROOT.rglob("*.py"):
         if ".venv" in path.parts or path == Path(__file__).resolve():

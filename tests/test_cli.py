@@ -26,7 +26,7 @@ def test_ask_json_prints_one_object_per_question_with_the_documented_fields():
     lines = [json.loads(line) for line in p.stdout.splitlines()]
     assert len(lines) == 2
     first, second = lines
-    assert set(first) == {"question", "answer", "refs", "entry", "score", "suggestions"}
+    assert set(first) == {"question", "answer", "refs", "entry", "score", "suggestions", "personal", "sources"}
     assert first["refs"] == ["3"] and first["entry"] == "annual-update" and "5月31日" in first["answer"]
     assert second["entry"] is None and second["refs"] == [] and "附件4" in second["answer"]
 

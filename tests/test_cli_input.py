@@ -48,7 +48,7 @@ def test_ask_from_stdin_answers_each_line_that_is_not_utf8(as_json):
         rows = [json.loads(line) for line in out.splitlines()]
         assert [r["refs"] for r in rows] == [[], [], ["6.1"]]
         assert all("请使用 UTF-8 编码" in r["answer"] for r in rows[:2])
-        assert set(rows[0]) == {"question", "answer", "refs", "entry", "score", "suggestions"}
+        assert set(rows[0]) == {"question", "answer", "refs", "entry", "score", "suggestions", "personal", "sources"}
     else:
         assert out.count("请使用 UTF-8 编码") == 2 and "依据：通知第六部分“其他事项”第1项" in out
 
@@ -64,6 +64,7 @@ def test_ask_answers_a_question_argument_that_is_not_utf8():
 # The arguments each command needs besides --config (all of them, as the next test checks).
 COMMANDS = {
     "chat": [], "telegram": [], "web": ["--port", "0"], "ask": ["年报"], "kb check": [], "kb show": ["3"],
+    "kb followups": [],
     "check": ["examples/profile.json"], "profile show": ["5"], "profile set": ["5", "examples/profile.json"],
     "subscribe": ["5"], "reminders": ["list"], "staff": ["list"], "broadcast": ["list"], "audit": [],
 }

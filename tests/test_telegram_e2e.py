@@ -157,6 +157,8 @@ async def test_whole_profile_conversation_with_a_bad_date_and_an_edit_then_deadl
     [step] = await say(fake, "2024/6/15")
     assert "2024-06-15" in step["plain_text"]
     [step] = await press(fake, step, "添加完毕")
+    assert "到期复核" in step["plain_text"]
+    [step] = await press(fake, step, "没有")
     assert "年度信息更新" in step["plain_text"]
     await press(fake, step, "2025年", edit=True)
     [step] = await press(fake, fake.sent(USER)[-1], "完成")
@@ -165,7 +167,10 @@ async def test_whole_profile_conversation_with_a_bad_date_and_an_edit_then_deadl
     [step] = await press(fake, step, "还没有")
     [step] = await press(fake, step, "没有了")
     [step] = await press(fake, step, "没有")
-    [summary] = await press(fake, step, "完成")
+    [step] = await press(fake, step, "完成")
+    assert "允许所在区主管部门查看本企业的档案和办理进度？" in step["plain_text"]
+    [summary] = await press(fake, step, "同意")
+    assert "区主管部门查看：同意（2026-11-25起）" in summary["plain_text"]
     assert "北京&lt;示例&gt;&amp;科技有限公司" in summary["text"]  # escaped in the HTML sent
     assert "北京<示例>&科技有限公司" in summary["plain_text"]
     # Edit the district from the summary, then save.
@@ -175,6 +180,8 @@ async def test_whole_profile_conversation_with_a_bad_date_and_an_edit_then_deadl
     [saved] = await press(fake, summary, "✅ 保存")
     assert "已保存" in saved["plain_text"]
     assert bot.store.get_profile(USER)["district"] == "朝阳区"
+    assert (bot.store.get_profile(USER)["share_with_district"], bot.store.get_profile(USER)["shared_since"]) == \
+        (True, "2026-11-25")
 
     [deadlines] = await say(fake, "/deadlines")
     text = deadlines["plain_text"]

@@ -140,7 +140,7 @@ async def test_the_profile_wizard_takes_district_buttons_and_typed_dates_then_sh
     r = await v.ask("2026年6月1日")  # typed as in chat; the picker posts 2026-06-01 the same way
     assert "2026-06-01 公告" in r["replies"][0]["html"] and "expects" not in r["replies"][0]
     r = await v.press(*button(r["replies"], "添加完毕"))
-    for label in ("没有了", "没有", "完成"):
+    for label in ("没有", "没有了", "没有", "完成", "不同意"):  # reviews, changes, incidents, plans, sharing
         r = await v.press(*button(r["replies"], label))
     assert "示范科技有限公司" in r["replies"][0]["html"]
     r = await v.press(*button(r["replies"], "保存"))

@@ -185,9 +185,11 @@ def fill_profile(tab: Tab) -> None:
     assert "2026-06-01 公告" in tab.last_answer()
     assert not tab.page.locator("#date").is_visible()
     tab.press("添加完毕")
-    tab.press("没有了")
-    tab.press("没有")
-    tab.press("完成")
+    tab.press("没有")     # reviews
+    tab.press("没有了")   # changes
+    tab.press("没有")     # incidents
+    tab.press("完成")     # plans
+    tab.press("不同意")   # sharing with the district
     assert "示范科技有限公司" in tab.last_answer()
     tab.press("✅ 保存")
     assert "企业档案已保存" in tab.last_answer()

@@ -133,7 +133,7 @@ async def fill_profile(v: Visitor, district: str = "海淀区", since: str = "20
     assert r["replies"][-1].get("expects") == "date"
     r = await v.ask(since)
     r = await v.press(*button(r["replies"], "添加完毕"))
-    for label in ("没有了", "没有", "完成"):
+    for label in ("没有", "没有了", "没有", "完成", "不同意"):  # reviews, changes, incidents, plans, sharing
         r = await v.press(*button(r["replies"], label))
     r = await v.press(*button(r["replies"], "保存"))
     assert "企业档案已保存" in r["replies"][0]["html"]

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot.app import params_from
-from bot.cli.common import EXIT_BAD_INPUT, add_config, config_from
+from bot.cli.common import EXIT_BAD_INPUT, add_config, add_followups, config_from, knowledge_from, parse_today
 from knowledge.clock import SystemClock, today as today_of
 from knowledge.ics import to_ics
-from knowledge.loader import KnowledgeBase, citation, default_kb
+from knowledge.loader import KnowledgeBase, citation
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
 from knowledge.rules import Result, evaluate, result_to_dict
 from knowledge.text import quote
@@ -45,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--today", metavar="YYYY-MM-DD", help="按哪一天计算（默认：北京时间今天）")
     parser.add_argument("--json", action="store_true", help="输出 JSON")
     parser.add_argument("--ics", metavar="FILE", help="把有日期的事项写成 iCalendar 文件")
+    add_followups(parser)
     add_config(parser)
 
 
@@ -57,17 +57,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
-
-
-def _today(arg: str | None) -> date:
-    if arg is None:
-        return today_of(SystemClock())
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", arg.strip()):
-        raise CheckError("--today", f"日期无效“{quote(arg)}”，请用 YYYY-MM-DD 格式")
-    try:
-        return date.fromisoformat(arg.strip())
-    except ValueError:
-        raise CheckError("--today", f"日期无效“{quote(arg)}”，请用 YYYY-MM-DD 格式") from None
 
 
 def _when(start: date | None, due: date | None) -> str:
@@ -114,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
     _ensure_utf8(sys.stdout)
     _ensure_utf8(sys.stderr)
     try:
-        params = params_from(config_from(args))
-        kb = default_kb()
-        today = _today(getattr(args, "today", None))
+        kb = knowledge_from(args)
+        params = params_from(config_from(args), kb)
+        today = parse_today(getattr(args, "today", None)) or today_of(SystemClock())
         profile = load_profile_file(args.profile, today)
         result = evaluate(profile, today, params)
         if getattr(args, "ics", None):

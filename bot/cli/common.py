@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import re
 import sys
@@ -179,13 +180,13 @@ def prepare_db_path(config: Config) -> None:
         raise ConfigError(f"数据库所在的目录不存在：{folder}（storage.db_path 或环境变量 BOT_DB 为 {config.db_path}）")
 
 
-def services(args, with_store: bool = True, clock=None, channel: str = "console"):
+def services(args, with_store: bool = True, clock=None, kb=None, channel: str = "console"):
     from bot.app import build
 
     config = config_from(args)
     if with_store:
         prepare_db_path(config)
-    return build(config, channel=channel, with_store=with_store, clock=clock)
+    return build(config, channel=channel, with_store=with_store, clock=clock, kb=kb)
 
 
 def show_rows(rows: list[dict], as_json: bool, line: Callable[[dict], str], empty: str) -> None:
@@ -194,3 +195,36 @@ def show_rows(rows: list[dict], as_json: bool, line: Callable[[dict], str], empt
         print(json.dumps(row, ensure_ascii=False) if as_json else line(row))
     if not rows and not as_json:
         print(empty)
+
+
+def add_followups(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--followups", metavar="DIR",
+                        help="再读入这个文件夹里的后续通知（*.toml），用于假设分析和测试")
+
+
+def knowledge_from(args):
+    """The knowledge base, with the follow-up notices of `--followups DIR` added to the shipped
+    ones; DataError names the file and field of a bad one."""
+    from knowledge.loader import DataError, default_kb, load
+
+    folder = getattr(args, "followups", None)
+    data = getattr(args, "data", None)
+    if folder is None and data is None:
+        return default_kb()
+    if folder is not None and not Path(folder).is_dir():
+        raise DataError(folder, None, None, "--followups 应为一个文件夹")
+    return load(data, followups_dirs=[folder] if folder else []) if data else \
+        load(followups_dirs=[folder] if folder else [])
+
+
+def parse_today(arg: str | None, where: str = "--today") -> dt.date | None:
+    """A YYYY-MM-DD argument; ValueError (in Chinese, naming the option) otherwise."""
+    if arg is None:
+        return None
+    text = arg.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{where}：日期无效“{quote(arg)}”，请用 YYYY-MM-DD 格式") from None

@@ -22,10 +22,12 @@ from knowledge.text import parse_int
 
 DATE_EXAMPLE = "2026-03-05、2026/3/5 或 2026年3月5日"
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
-STEPS = ("district", "name", "titles", "updates", "changes", "incidents", "plans")
-STEP_NAMES = {"district": "地区", "name": "企业名称", "titles": "称号", "updates": "年度信息更新",
-              "changes": "更名迁移等变化", "incidents": "重大情形", "plans": "申报计划"}
-DATE_STATES = frozenset({"title_date", "change_date", "incident_date"})
+STEPS = ("district", "name", "titles", "reviews", "updates", "changes", "incidents", "plans", "share")
+STEP_NAMES = {"district": "地区", "name": "企业名称", "titles": "称号", "reviews": "到期复核", "updates": "年度信息更新",
+              "changes": "更名迁移等变化", "incidents": "重大情形", "plans": "申报计划", "share": "区主管部门查看"}
+SHARE_QUESTION = "允许所在区主管部门查看本企业的档案和办理进度？"
+REVIEW_RESULT_LABELS = (("passed", "复核通过"), ("failed", "未通过"), ("pending", "已参加，结果未公布"))
+DATE_STATES = frozenset({"title_date", "review_date", "change_date", "incident_date"})
 CHANGE_REPORTED_Q = {"rename": "是否已在培育平台完成变更申请？", "relocation": "是否已在培育平台完成变更申请？",
                      "merger": "是否已在培育平台填写重大变化情况报告表？",
                      "restructuring": "是否已在培育平台填写重大变化情况报告表？"}
@@ -51,8 +53,8 @@ def rows_of(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ..
 
 
 class ProfileFlow:
-    STATES = frozenset(STEPS) | {"title_date", "change_date", "change_reported", "incident_date",
-                                 "incident_remedied", "confirm"}
+    STATES = frozenset(STEPS) | {"title_date", "review_result", "review_date", "change_date", "change_reported",
+                                 "incident_date", "incident_remedied", "confirm"}
 
     def __init__(self, store, kb: KnowledgeBase, today: Callable[[], dt.date], on_saved=None):
         self.store = store
@@ -72,7 +74,8 @@ class ProfileFlow:
             draft = {**saved, "_editing": None}
             self._save(msg, "confirm", draft)
             return [self._summary(draft, intro="这是您已保存的企业档案，可以修改任意一项：")]
-        draft = {"titles": [], "updates": [], "changes": [], "incidents": [], "plans": [], "_editing": None}
+        draft = {"titles": [], "reviews": [], "updates": [], "changes": [], "incidents": [], "plans": [],
+                 "_editing": None}
         return self._goto(msg, "district", draft, intro="好的，我们来填写企业档案（随时发送 /cancel 退出，不会保存）。")
 
     def resume(self, msg: Incoming) -> list[Reply]:
@@ -119,6 +122,10 @@ class ProfileFlow:
                 draft["titles"] = [t for t in draft["titles"] if t["tier"] != pending["tier"]]
                 draft["titles"].append({"tier": pending["tier"], "since": when.isoformat()})
                 return self._goto(msg, "titles", draft)
+            if state == "review_date":
+                draft["reviews"] = [r for r in draft.get("reviews", []) if r["tier"] != pending["tier"]]
+                draft["reviews"].append({"tier": pending["tier"], "result": pending["result"], "date": when.isoformat()})
+                return self._goto(msg, "reviews", draft)
             draft["_pending"] = {**pending, "date": when.isoformat()}
             return self._goto(msg, "change_reported" if state == "change_date" else "incident_remedied", draft)
         return [self._prompt(state, draft, error="请点选下方的按钮（或发送 /cancel 退出）。")]
@@ -146,6 +153,22 @@ class ProfileFlow:
             if value in TIERS:
                 draft["_pending"] = {"tier": value}
                 return self._goto(msg, "title_date", draft)
+        if action == "r" and state == "reviews":
+            if value == "done":
+                return self._next(msg, "reviews", draft)
+            if value in {t["tier"] for t in draft["titles"]}:
+                draft["_pending"] = {"tier": value}
+                return self._goto(msg, "review_result", draft)
+        if action == "rr" and state == "review_result" and value in dict(REVIEW_RESULT_LABELS):
+            draft["_pending"] = {**draft["_pending"], "result": value}
+            return self._goto(msg, "review_date", draft)
+        if action == "sh" and state == "share" and value in ("0", "1"):
+            draft["share_with_district"] = value == "1"
+            if value == "1":
+                draft["shared_since"] = self.today().isoformat()
+            else:
+                draft.pop("shared_since", None)
+            return self._next(msg, "share", draft)
         if action == "u" and state == "updates":
             if value == "done":
                 return self._next(msg, "updates", draft)
@@ -183,7 +206,7 @@ class ProfileFlow:
                 return self._goto(msg, "plans", draft, edit=True)
         if action == "e" and state == "confirm" and value in STEPS:
             draft["_editing"] = value
-            if value in ("titles", "updates", "changes", "incidents", "plans"):
+            if value in ("titles", "reviews", "updates", "changes", "incidents", "plans"):
                 draft[value] = []  # a list field is filled in again from scratch
             return self._goto(msg, value, draft, intro=f"请重新填写“{STEP_NAMES[value]}”。")
         if action == "save" and state == "confirm":
@@ -200,6 +223,8 @@ class ProfileFlow:
     def _goto(self, msg: Incoming, state: str, draft: dict, intro: str = "", edit: bool = False) -> list[Reply]:
         if state == "updates" and not self._update_years(draft):
             return self._next(msg, "updates", draft)  # no title held: nothing to update
+        if state == "reviews" and not draft.get("titles"):
+            return self._next(msg, "reviews", draft)  # no title held: nothing was reviewed
         self._save(msg, state, draft)
         reply = self._summary(draft) if state == "confirm" else self._prompt(state, draft, intro=intro)
         if edit:
@@ -289,6 +314,23 @@ class ProfileFlow:
         elif state == "incident_remedied":
             lines.append("是否已完成信用修复（移出严重失信主体名单）或整改并获得行业管理部门认可？")
             buttons = ((Button("已完成", "pf:ir:1"), Button("还没有", "pf:ir:0")),)
+        elif state == "reviews":
+            lines.append("贵企业的称号是否参加过<b>到期复核</b>（通知第二部分）？有的话点选该称号记录结果，没有就点“没有”。")
+            if draft.get("reviews"):
+                done = "、".join(f"{TIER_NAMES[r['tier']]}：{dict(REVIEW_RESULT_LABELS)[r['result']]}（{r['date']}）"
+                                for r in draft["reviews"])
+                lines.append(f"已记录：{html.escape(done)}")
+            buttons = tuple((Button(f"记录复核：{TIER_NAMES[t['tier']]}", f"pf:r:{t['tier']}"),) for t in draft["titles"])
+            buttons += ((Button("没有" if not draft.get("reviews") else "记录完毕", "pf:r:done"),),)
+        elif state == "review_result":
+            lines.append(f"“{TIER_NAMES[draft['_pending']['tier']]}”的复核结果是？")
+            buttons = (tuple(Button(label, f"pf:rr:{code}") for code, label in REVIEW_RESULT_LABELS),)
+        elif state == "review_date":
+            lines.append(f"参加复核（或得知结果）是哪天？例如：{DATE_EXAMPLE}")
+        elif state == "share":
+            lines.append(f"最后一步：{SHARE_QUESTION}同意后，区主管部门可在工作台看到贵企业的档案和各项办理进度，"
+                         "以便提醒和帮助；不同意也不影响本助手的任何功能，随时可以在档案里修改。")
+            buttons = ((Button("同意", "pf:sh:1"), Button("不同意", "pf:sh:0")),)
         elif state == "plans":
             lines.append("第 7 步：贵企业<b>计划申报</b>哪些称号？可多选，再点“完成”。")
             buttons = tuple((Button(("✅ " if t in draft["plans"] else "") + TIER_NAMES[t], f"pf:p:{t}"),) for t in TIERS)
@@ -311,6 +353,12 @@ class ProfileFlow:
         lines.append(f"<b>重大情形</b>：{html.escape(incidents or '无')}")
         plans = "、".join(TIER_NAMES[t] for t in draft.get("plans", []))
         lines.append(f"<b>申报计划</b>：{html.escape(plans or '无')}")
+        reviews = "；".join(f"{TIER_NAMES[r['tier']]}：{dict(REVIEW_RESULT_LABELS)[r['result']]}（{r['date']}）"
+                           for r in draft.get("reviews", []))
+        lines.append(f"<b>到期复核</b>：{html.escape(reviews or '无')}")
+        shared = (f"同意（{draft.get('shared_since') or '日期未记录'}起）" if draft.get("share_with_district")
+                  else "不同意")
+        lines.append(f"<b>区主管部门查看</b>：{shared}")
         edit = [Button(f"修改{STEP_NAMES[s]}", f"pf:e:{s}") for s in STEPS]
         buttons = ((Button("✅ 保存", "pf:save"),),) + rows_of(edit, 2) + ((Button("取消", "pf:cancel"),),)
         return Reply("\n".join(lines), buttons)
