@@ -26,19 +26,27 @@ config.toml; how they were calibrated is in the README ("Question matching").
 
 from __future__ import annotations
 
+import copy
+import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .learned import LinearModel
+from .learned import LinearModel, digest
 from .loader import Entry, KnowledgeBase
 from .normalize import Synonyms, clean, is_cjk, tokens
 
+log = logging.getLogger(__name__)
+
 MAX_QUESTION_CHARS = 500
+# The learned signal's model, trained ahead of time (`python -m bench.learn`, knowledge/learned.py).
+LEARNED_MODEL = Path(__file__).resolve().parent / "data" / "learned.npz"
 # Out-of-scope topics are looked for in a message's focus, so that a company's background (营收
 # 两个亿) does not make its question uncovered; a message this short has no background, and its
 # whole text is looked at too (搬到朝阳，还在北京市内，要变更吗).
@@ -161,17 +169,17 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.5
+    w_coverage: float = 0.6
     w_example: float = 0.3
     w_keyword: float = 0.1
-    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.4       # probability from the linear model over character n-grams
+    w_neighbour: float = 0.2     # idf-weighted cosine to the closest example question
+    w_learned: float = 0.2       # probability from the linear model over character n-grams
     min_margin: float = 2.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
     # with suggestions instead.
     vague_info: float = 4.5
-    vague_margin: float = 6.0
+    vague_margin: float = 20.0
     # Below this much information (怎么办, 认定 alone) a question is vague whatever the lead.
     empty_info: float = 2.0
     # A long message's views (its focus, the message without background) are blended with the
@@ -273,7 +281,8 @@ class Matcher:
     """
 
     def __init__(self, kb: KnowledgeBase, answer_threshold: float = 55.0,
-                 suggest_threshold: float = 35.0, max_suggestions: int = 3, tuning: Tuning = Tuning()):
+                 suggest_threshold: float = 35.0, max_suggestions: int = 3, tuning: Tuning = Tuning(),
+                 model: LinearModel | None = None):
         self.kb = kb
         self.tuning = tuning
         self.answer_threshold = answer_threshold
@@ -325,8 +334,39 @@ class Matcher:
         self._oos_by_length: dict[int, set[str]] = {}
         for w in self._oos_cjk:
             self._oos_by_length.setdefault(len(w), set()).add(w)
-        self.model = LinearModel.train([(self.normalize(q), i) for i, e in enumerate(self.entries)
-                                        for q in (*e.questions, e.title)], n)
+        self.model = model or self._shipped_model() or LinearModel.train(self.learning_examples(), n)
+
+    # -- the learned signal -----------------------------------------------------------------
+
+    def learning_examples(self, asked: Iterable[tuple[str, str]] = ()) -> list[tuple[str, int]]:
+        """What the learned signal learns from, normalised, with the index of the entry: each
+        entry's example questions and title, then `asked` — (question, ref) pairs of labelled
+        questions (`python -m bench.learn`); out-of-scope ones (ref "") are left out."""
+        position = {e.ref: i for i, e in enumerate(self.entries)}
+        out = [(self.normalize(q), i) for i, e in enumerate(self.entries) for q in (*e.questions, e.title)]
+        out += [(self.normalize(q), position[ref]) for q, ref in asked if ref]
+        return out
+
+    def examples_digest(self) -> str:
+        """A digest of the entries and their example questions, as written: a shipped model
+        trained for other ones is not used."""
+        return digest(x for e in self.entries for x in (e.id, e.title, *e.questions))
+
+    def _shipped_model(self) -> LinearModel | None:
+        if not LEARNED_MODEL.exists():
+            return None
+        model = LinearModel.load(LEARNED_MODEL)
+        if model.meta.get("examples") != self.examples_digest() or model.classes != len(self.entries):
+            log.warning("%s was trained for other example questions; training on the example questions "
+                        "alone (retrain: python -m bench.learn)", LEARNED_MODEL.name)
+            return None
+        return model
+
+    def with_model(self, model: LinearModel) -> "Matcher":
+        """The same matcher with another learned model (calibration: one per fold)."""
+        twin = copy.copy(self)
+        twin.model = model
+        return twin
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -489,6 +529,32 @@ class Matcher:
         scores = self.scores(analysis, tuning)
         best, top, ok = self._best(analysis, scores, tuning)
         return self.entries[best].ref, top, ok
+
+    def candidates(self, analysis: Analysis, tunings: list[Tuning]):
+        """`candidate` for many tunings at once (calibration's grid), vectorised: the best entry's
+        index (-1: nothing to score), its score and whether anything but the threshold stops it,
+        as three arrays over `tunings`. The vague limits are those of the first tuning."""
+        n_t = len(tunings)
+        if analysis.whole is None:
+            return np.full(n_t, -1), np.zeros(n_t), np.zeros(n_t, dtype=bool)
+        sigs = (analysis.whole, *analysis.views)
+        s = np.array([[x.coverage, x.example, x.keyword, x.neighbour, x.learned] for x in sigs])  # views × 5 × n
+        named = np.array([x.named for x in sigs], dtype=float)
+        w = np.array([[t.w_coverage, t.w_example, t.w_keyword, t.w_neighbour, t.w_learned] for t in tunings])
+        blended = 100.0 * np.einsum("tk,vkn->tvn", w, s) + TRIGGER_BONUS * named[None]
+        scores = blended[:, 0, :]
+        if len(sigs) > 1:
+            scores = np.maximum(scores * np.array([t.whole_weight for t in tunings])[:, None],
+                                blended[:, 1:, :].max(axis=1))
+        scores = np.where(np.array(analysis.tier_ok)[None], scores, 0.0)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        rows = np.arange(n_t)
+        top = scores[rows, order[:, 0]]
+        margin = top - scores[rows, order[:, 1]] if scores.shape[1] > 1 else top
+        first = tunings[0]
+        vague = (analysis.info < first.empty_info) | ((analysis.info < first.vague_info) & (margin < first.vague_margin))
+        ok = (margin >= np.array([t.min_margin for t in tunings])) & ~vague
+        return order[:, 0], top, ok
 
     def _best(self, analysis: Analysis, scores: list[float], tuning: Tuning) -> tuple[int, float, bool]:
         best, second = _top_two(scores)
