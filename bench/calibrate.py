@@ -128,8 +128,7 @@ def outcome(matcher: Matcher, row: Prepared, tuning: Tuning, threshold: float) -
     whole = matcher.decide(row.analysis, tuning, threshold)
     matches = [whole]
     if row.parts and whole.decision not in ("smalltalk", "empty") and not whole.out_of_scope:
-        matches = combine(whole, [matcher.part(a, whole, tuning, threshold) for a in row.parts], tuning,
-                          threshold)
+        matches = combine(whole, [matcher.part(a, tuning, threshold) for a in row.parts], tuning, threshold)
     answered = [m for m in matches if m.entry is not None]
     if not answered:
         return Outcome((), tuple(s.entry.ref for s in whole.suggestions), "")

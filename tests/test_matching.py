@@ -154,6 +154,27 @@ def test_two_questions_about_different_clauses_get_two_answers(matcher, text, re
     assert not any(m.more for m in ms)
 
 
+@pytest.mark.parametrize("text, refs", [
+    ("年报什么时候截止？另外改名了要怎么办？", ["3", "4.1"]),
+    ("证书怎么领？申报收费吗？", ["5", "6.1"]),
+    ("申报收费吗？证书怎么领？", ["6.1", "5"]),
+    ("公司改名了平台上要变更吗？另外年度信息更新截止到什么时候？", ["4.1", "3"]),
+])
+def test_a_short_second_question_that_names_its_own_topic_gets_its_own_answer_in_message_order(
+        matcher, text, refs):
+    assert [m.entry.ref for m in matcher.match_many(text)] == refs
+
+
+@pytest.mark.parametrize("text, ref", [
+    ("年报要交到哪里？交到哪里？", "3"),                                   # names nothing by itself
+    ("公司改名了要在平台上变更吗？有时限吗？", "4.1"),
+    ("年报要是忘了报一回会咋样？会不会直接取消称号？", "3"),              # only an outcome
+    ("改名以后要在哪个系统里提交变更？是那个查证书的网站吗？", "4.1"),    # checks the answer before
+])
+def test_a_follow_on_question_that_leans_on_the_one_before_gets_no_answer_of_its_own(matcher, text, ref):
+    assert [m.entry.ref for m in matcher.match_many(text) if m.entry] == [ref]
+
+
 def test_more_than_two_questions_are_flagged(matcher):
     ms = matcher.match_many("公司改名了平台上要变更吗？另外年度信息更新截止到什么时候？还有，电子证书在哪里申领？")
     assert len(ms) == 2 and all(m.more for m in ms)
