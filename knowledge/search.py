@@ -170,12 +170,12 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.6
+    w_coverage: float = 0.8
     w_example: float = 0.3
     w_keyword: float = 0.1
     w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
     w_learned: float = 0.2       # probability from the linear model over character n-grams
-    min_margin: float = 2.0      # how far the best must lead the second to be answered outright
+    min_margin: float = 0.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
     # with suggestions instead.
@@ -343,7 +343,7 @@ class Matcher:
                                for e in self.entries]
         self._oos_index = [(name, [self._parts(t) for t in terms], [self._parts(u) for u in unless])
                            for name, terms, unless in kb.out_of_scope]
-        words = {(cjk, w) for _, terms, unless in self._oos_index for t in (*terms, *unless) for cjk, w in t}
+        words = {word for _, terms, unless in self._oos_index for t in (*terms, *unless) for slot in t for word in slot}
         self._oos_cjk = {w for cjk, w in words if cjk}
         self._oos_latin = {w for cjk, w in words if not cjk}
         self._oos_by_length: dict[int, set[str]] = {}
@@ -391,15 +391,19 @@ class Matcher:
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
 
-    def _parts(self, term: str) -> tuple[tuple[bool, str], ...]:
-        """An out-of-scope term: words joined by & must all be present. Each word is (Chinese?,
-        the word cleaned), ready for `_has`; it is looked for as written and normalised (so 改名
-        also finds 更名)."""
+    def _parts(self, term: str) -> tuple[tuple[tuple[bool, str], ...], ...]:
+        """An out-of-scope term: words joined by & must all be present; a word may list
+        alternatives joined by | (能不能|能否&外资|港资: one of each). Each word is (Chinese?, the
+        word cleaned), looked for as written and normalised (so 改名 also finds 更名)."""
         out = []
-        for word in (clean(x) for x in term.split("&")):
-            if word:
-                cjk = is_cjk(word[:1])
-                out.append((cjk, word.replace(" ", "") if cjk else f" {word} "))
+        for slot in term.split("&"):
+            words = []
+            for word in (clean(x) for x in slot.split("|")):
+                if word:
+                    cjk = is_cjk(word[:1])
+                    words.append((cjk, word.replace(" ", "") if cjk else f" {word} "))
+            if words:
+                out.append(tuple(words))
         return tuple(out)
 
     def _present(self, cleaned: str, norm: str) -> set[str]:
@@ -429,10 +433,15 @@ class Matcher:
         if not present:
             return None
         for name, terms, unless in self._oos_index:
-            if any(all(w in present for _, w in t) for t in terms):
-                if not any(all(w in present for _, w in u) for u in unless):
-                    return name
+            if any(_all_present(t, present) for t in terms) and not any(_all_present(u, present) for u in unless):
+                return name
         return None
+
+    def _names_an_attachment(self, cleaned: str, norm: str) -> bool:
+        """The question names a clause directly (附件3): it is about that clause even when it
+        also names an uncovered topic (附件3是不是各区的奖励标准？ — no, it is the checklist)."""
+        texts = (cleaned.replace(" ", ""), norm.replace(" ", ""))
+        return any(t in x for triggers in self._triggers for t in triggers for x in texts)
 
     def tiers_named(self, norm: str) -> frozenset[str]:
         """Tiers the question names; 小巨人 contains 专精特新, so it is taken out first."""
@@ -521,7 +530,7 @@ class Matcher:
         topic = self.out_of_scope(f_clean, f_norm)
         if not topic and focus_text != question and len(stripped) <= SHORT_MESSAGE_CHARS:
             topic = self.out_of_scope(stripped, norm)  # too short to carry background
-        if topic:
+        if topic and not self._names_an_attachment(stripped, norm):
             return Analysis(question, topic=topic)
         named = self.tiers_named(norm)
         tier_ok = tuple(not named or bool(named & e.tiers) for e in self.entries)
@@ -677,6 +686,11 @@ def combine(whole: Match, parts: list[Part], tuning: Tuning, threshold: float) -
         return [whole]
     more = len(found) > 2
     return [replace(m, more=more) for _, m in sorted(found[:2], key=lambda x: x[0])]
+
+
+def _all_present(term, present: set[str]) -> bool:
+    """Every slot of an out-of-scope term has one of its words in `present`."""
+    return all(any(w in present for _, w in slot) for slot in term)
 
 
 def _mostly_latin(text: str) -> bool:

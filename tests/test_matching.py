@@ -205,6 +205,19 @@ def test_a_question_about_one_tier_is_never_answered_with_another_tiers_standard
 
 
 @pytest.mark.parametrize("raw, expected", [
+    ("申 报 专精特新 要 交 钱 吗", "申报专精特新要交钱吗"),        # typed word by word
+    ("小巨人 annual update 要填吗", "小巨人 annual updat 要填吗"),  # a space next to a Latin word stays
+    ("ＡＢＣ　公司", "abc 公司"),
+])
+def test_spaces_between_chinese_characters_are_not_word_breaks(raw, expected):
+    assert clean(raw) == expected
+
+
+def test_a_question_typed_with_spaces_between_words_is_answered_like_one_without(matcher):
+    assert matcher.match("申 报 专精特新 要 交 钱 吗").entry.ref == matcher.match("申报专精特新要交钱吗").entry.ref == "6.1"
+
+
+@pytest.mark.parametrize("raw, expected", [
     ("連續兩年沒有更新企業資訊會怎樣", "连续两年没有更新企业信息会怎样"),
     ("軟體公司", "软件公司"),
 ])
@@ -226,6 +239,32 @@ def test_traditional_vocabulary_becomes_the_mainland_word(raw, expected):
 def test_near_miss_questions_the_notice_does_not_answer_abstain(matcher, question):
     m = matcher.match(question)
     assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
+
+
+@pytest.mark.parametrize("question", [
+    "物流公司能报专精特新吗",                                   # an industry
+    "她公司刚成立半年，能不能报创新型中小企业？",                 # the enterprise's age
+    "香港注册的母公司可以申报北京的创新型中小企业吗？",           # where it is registered, who owns it
+    "Can a foreign-invested enterprise apply for the specialized SME title?",
+    "这个电子证书是不是要打印出来盖个章才算有效？",               # the notice names no paper certificate
+    "客户被税务机关评为D级纳税信用，会影响专精特新资质吗？",       # a credit grade is not the 失信 list
+    "Is there an official English version of the notice?",
+])
+def test_eligibility_by_kind_of_enterprise_and_other_near_misses_abstain(matcher, question):
+    m = matcher.match(question)
+    assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
+
+
+@pytest.mark.parametrize("question, ref", [
+    ("我们是个刚成立两年的小团队，创新型是不是啥时候都能报？", "1.1.1"),   # when, not whether
+    ("我们是外资企业，创新型中小企业在哪个平台申报？", "1.1.1"),
+    ("外资企业的年报什么时候截止？", "3"),
+    ("证书是纸质的还是电子的？", "5"),
+    ("附件里应该有各区的奖励标准吧？附件3是不是就是这个？", "att.3"),   # a named attachment wins
+])
+def test_a_kind_of_enterprise_or_an_uncovered_word_does_not_block_a_covered_question(matcher, question, ref):
+    m = matcher.match(question)
+    assert m.entry is not None and m.entry.ref == ref, (question, m)
 
 
 @pytest.mark.parametrize("question, ref", [
