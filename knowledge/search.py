@@ -171,7 +171,7 @@ class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
     w_coverage: float = 0.8
-    w_example: float = 0.3
+    w_example: float = 0.2
     w_keyword: float = 0.1
     w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
     w_learned: float = 0.2       # probability from the linear model over character n-grams
@@ -265,6 +265,11 @@ class Match:
         return first + "".join(rest)
 
 
+# "We", "our company" and the like: a question in the first person asks about the rule for the
+# asker's enterprise, the same clause as the impersonal question (我们的称号什么时候到期 = 称号什么
+# 时候到期: 二、1). These words carry no topic, and the example questions of some clauses happen to
+# use them more than others', so they are left out before matching (English ones are function words).
+WE_RE = re.compile(r"(?:我们|咱们|我|咱)(?:的)?(?:公司|企业|单位|厂|家)|我们的|我们|咱们的|咱们|咱家|咱|我司|我公司|我厂|我单位|本公司|本企业|我方|我的|我")
 # Words that say how something is asked, not what about (什么, 怎么, 哪个, 我们, 吗 and their
 # characters): they count ASKING_WEIGHT of their idf in how much of a question a clause covers,
 # so that a clause whose example questions happen to share the asking (在哪个网站…) does not win
@@ -386,7 +391,11 @@ class Matcher:
     # -- pieces -----------------------------------------------------------------------------
 
     def normalize(self, text: str) -> str:
-        return " ".join(self.synonyms.apply(clean(text)).split())
+        return self._normalize_cleaned(clean(text))
+
+    def _normalize_cleaned(self, cleaned: str) -> str:
+        """A cleaned text in the notice's terms, without the words for "we" (see WE_RE)."""
+        return " ".join(self.synonyms.apply(WE_RE.sub(" ", cleaned)).split())
 
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
@@ -520,13 +529,13 @@ class Matcher:
         if kind:
             return Analysis(question, smalltalk=kind)
         stripped = _LEADING_GREETING_RE.sub("", clean(question)) or clean(question)
-        norm = " ".join(self.synonyms.apply(stripped).split())
+        norm = self._normalize_cleaned(stripped)
         weights = self._query_weights(norm) if norm else {}
         if not weights:
             return Analysis(question, empty=not norm)
         focus_text = focus_of(question)
         f_clean = clean(focus_text) if focus_text != question else stripped
-        f_norm = " ".join(self.synonyms.apply(f_clean).split()) if focus_text != question else norm
+        f_norm = self._normalize_cleaned(f_clean) if focus_text != question else norm
         topic = self.out_of_scope(f_clean, f_norm)
         if not topic and focus_text != question and len(stripped) <= SHORT_MESSAGE_CHARS:
             topic = self.out_of_scope(stripped, norm)  # too short to carry background

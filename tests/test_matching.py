@@ -197,6 +197,22 @@ def test_a_question_about_the_first_sentence_keeps_the_answer_as_written(matcher
     assert m.entry.ref == "3" and m.lead is None and m.answer_text() == m.entry.answer
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("称号什么时候到期？", "2.1"),
+    ("称号过期了怎么办？", "2.1"),
+    ("今年要做年度信息更新吗？", "3"),
+    ("改名了要干嘛？", "4.1"),
+    ("能报小巨人吗？", "1.3"),
+    ("有问题找谁咨询？", "6.2"),
+    ("证书在哪领？", "5"),
+    ("被合并了要报告吗？", "4.2"),
+])
+@pytest.mark.parametrize("we", ["", "我们的", "我们", "我们公司", "我司", "咱们公司", "我们企业的"])
+def test_a_question_in_the_first_person_gets_the_clause_of_the_rule(matcher, we, question, ref):
+    m = matcher.match(we + question)
+    assert m.entry is not None and m.entry.ref == ref, (we + question, m.entry and m.entry.ref)
+
+
 @pytest.mark.parametrize("question", ["小巨人申报条件有哪些？", "专精特新中小企业申报资料清单模板在哪？"])
 def test_a_question_about_one_tier_is_never_answered_with_another_tiers_standard(matcher, question):
     m = matcher.match(question)
