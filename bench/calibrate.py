@@ -9,7 +9,7 @@ answers, pooled — never the tuned ones. Tuning is itself kept honest: a questi
 is analysed, for tuning, by a model trained without its own fold either (k·(k−1) more models), so
 the setting is chosen on questions the learned signal had not seen, as a new question will be.
 
-The grid covers the five weights, the weight of the whole message against its focus, the margin
+The grid covers the six weights, the weight of the whole message against its focus, the margin
 and the answer threshold, replayed with the matcher's own decision (`Matcher.candidates`, the
 vectorised `Matcher.candidate`; `match_many`'s combination for the answers scored). The objective
 rewards in-scope accuracy and correct abstention (their sum plus the smaller of the two: both must
@@ -75,11 +75,11 @@ def prepare(matcher: Matcher, questions: list[Labelled]) -> list[Prepared]:
 def grid(learned: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4)) -> list[Tuning]:
     base = Tuning()
     out = []
-    for wc, we, wk, wn, wl, whole, margin in itertools.product(
-            (0.4, 0.5, 0.6, 0.8), (0.1, 0.2, 0.3), (0.1, 0.2), (0.1, 0.2, 0.3), learned, (0.9, 1.0),
-            (0.0, 2.0)):
+    for wc, we, wk, wn, wl, ws, whole, margin in itertools.product(
+            (0.4, 0.5, 0.6, 0.8), (0.1, 0.2, 0.3), (0.1, 0.2), (0.1, 0.2, 0.3), learned, (0.0, 0.1, 0.2, 0.3),
+            (0.9, 1.0), (0.0, 2.0)):
         out.append(replace(base, w_coverage=wc, w_example=we, w_keyword=wk, w_neighbour=wn, w_learned=wl,
-                           whole_weight=whole, min_margin=margin))
+                           w_situation=ws, whole_weight=whole, min_margin=margin))
     return out
 
 

@@ -175,6 +175,7 @@ class Tuning:
     w_keyword: float = 0.1
     w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
     w_learned: float = 0.2       # probability from the linear model over character n-grams
+    w_situation: float = 0.2     # the question names what happened to the enterprise, for this clause only
     min_margin: float = 0.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
@@ -202,6 +203,7 @@ class Signals:
     neighbour: list[float]
     learned: list[float]
     named: list[bool]  # the question names the clause directly (a trigger phrase)
+    situation: list[float] | None = None  # 1 for the one clause whose situations the question names
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,9 @@ class Matcher:
         self._idf_unknown = math.log(n + 1) + 1.0
         self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
         self._triggers = [[clean(t).replace(" ", "") for t in e.triggers] for e in self.entries]
+        self._situations = [sorted({k for w in e.situations for k in (clean(w).replace(" ", ""),
+                                                                        self.normalize(w).replace(" ", ""))} - {""})
+                            for e in self.entries]
         # What names a clause's topic in a question: its keywords and triggers, as written and normalised.
         self._topic_words = [sorted({k for w in (*e.keywords, *e.triggers) for k in (clean(w).replace(" ", ""),
                                                                                      self.normalize(w).replace(" ", ""))} - {""})
@@ -483,8 +488,12 @@ class Matcher:
             hit = sum(len(k) for k in keys if k in squashed)
             keyword.append(min(1.0, hit / max(4, len(squashed)) * 1.5))
         direct = [any(t in squashed for t in triggers) for triggers in self._triggers]
+        named_situations = [i for i, words in enumerate(self._situations) if any(w in squashed for w in words)]
+        situation = [0.0] * n
+        if len(named_situations) == 1:
+            situation[named_situations[0]] = 1.0
         return Signals(coverage, best_example, keyword, self._neighbours(norm), self.model.probabilities(norm),
-                       direct)
+                       direct, situation)
 
     def _vector(self, norm: str, known_only: bool = False) -> dict[str, float]:
         """Unit tf-idf vector of a normalised text over bigrams and Latin words: single Chinese
@@ -571,9 +580,12 @@ class Matcher:
         if analysis.whole is None:
             return np.full(n_t, -1), np.zeros(n_t), np.zeros(n_t, dtype=bool)
         sigs = (analysis.whole, *analysis.views)
-        s = np.array([[x.coverage, x.example, x.keyword, x.neighbour, x.learned] for x in sigs])  # views × 5 × n
+        zero = [0.0] * len(self.entries)
+        s = np.array([[x.coverage, x.example, x.keyword, x.neighbour, x.learned, x.situation or zero]
+                      for x in sigs])  # views × 6 × n
         named = np.array([x.named for x in sigs], dtype=float)
-        w = np.array([[t.w_coverage, t.w_example, t.w_keyword, t.w_neighbour, t.w_learned] for t in tunings])
+        w = np.array([[t.w_coverage, t.w_example, t.w_keyword, t.w_neighbour, t.w_learned, t.w_situation]
+                      for t in tunings])
         blended = 100.0 * np.einsum("tk,vkn->tvn", w, s) + TRIGGER_BONUS * named[None]
         scores = blended[:, 0, :]
         if len(sigs) > 1:
@@ -718,10 +730,11 @@ def _top_two(scores: list[float]) -> tuple[int, int | None]:
 
 def blend(sig: Signals, t: Tuning) -> list[float]:
     out = []
-    for cov, ex, kw, nb, ln, direct in zip(sig.coverage, sig.example, sig.keyword, sig.neighbour, sig.learned,
-                                           sig.named):
+    situation = sig.situation or [0.0] * len(sig.coverage)
+    for cov, ex, kw, nb, ln, direct, sit in zip(sig.coverage, sig.example, sig.keyword, sig.neighbour, sig.learned,
+                                                sig.named, situation):
         score = 100.0 * (t.w_coverage * cov + t.w_example * ex + t.w_keyword * kw + t.w_neighbour * nb
-                         + t.w_learned * ln)
+                         + t.w_learned * ln + t.w_situation * sit)
         if direct:
             score += TRIGGER_BONUS
         out.append(score)

@@ -213,6 +213,16 @@ def test_a_question_in_the_first_person_gets_the_clause_of_the_rule(matcher, we,
     assert m.entry is not None and m.entry.ref == ref, (we + question, m.entry and m.entry.ref)
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("我们只是改名，需要填重大变化情况报告表吗？", "4.1"),       # a rename, whatever form is named
+    ("公司只是换了个名字，要不要报重大变化？", "4.1"),
+    ("公司被收购了，是不是只要在平台上改个名就行？", "4.2"),      # a takeover is a major change
+])
+def test_a_question_on_a_wrong_premise_gets_the_clause_of_what_happened(matcher, question, ref):
+    m = matcher.match(question)
+    assert m.entry is not None and m.entry.ref == ref, (question, m.entry and m.entry.ref)
+
+
 @pytest.mark.parametrize("question", ["小巨人申报条件有哪些？", "专精特新中小企业申报资料清单模板在哪？"])
 def test_a_question_about_one_tier_is_never_answered_with_another_tiers_standard(matcher, question):
     m = matcher.match(question)
