@@ -342,17 +342,23 @@ class Matcher:
                                                                                      self.normalize(w).replace(" ", ""))} - {""})
                              for e in self.entries]
         # Example questions as tf-idf vectors in an inverted index, for the neighbour signal.
-        self._example_postings: dict[str, list[tuple[int, float]]] = {}
+        postings: dict[str, list[tuple[int, float]]] = {}
         j = 0
         for e in self.entries:
             for q in (*e.questions, e.title):
                 for t, w in self._vector(self.normalize(q)).items():
-                    self._example_postings.setdefault(t, []).append((j, w))
+                    postings.setdefault(t, []).append((j, w))
                 j += 1
+        # token → (example indices, weights) as arrays: one bincount per question, not a dict per pair
+        self._example_postings = {t: (np.array([j for j, _ in ps]), np.array([w for _, w in ps]))
+                                  for t, ps in postings.items()}
+        self._n_examples = j
         self._answer_tokens = [[set(tokens(self.normalize(s))) for s in answer_sentences(e.answer)]
                                for e in self.entries]
         self._oos_index = [(name, [self._parts(t) for t in terms], [self._parts(u) for u in unless])
                            for name, terms, unless in kb.out_of_scope]
+        # Per topic, the words of its terms' first slots: a topic none of them is present for is skipped.
+        self._oos_topic_words = [{w for t in terms for _, w in t[0]} for _, terms, _ in self._oos_index]
         words = {word for _, terms, unless in self._oos_index for t in (*terms, *unless) for slot in t for word in slot}
         self._oos_cjk = {w for cjk, w in words if cjk}
         self._oos_latin = {w for cjk, w in words if not cjk}
@@ -446,7 +452,9 @@ class Matcher:
         present = self._present(cleaned, norm)
         if not present:
             return None
-        for name, terms, unless in self._oos_index:
+        for (name, terms, unless), words in zip(self._oos_index, self._oos_topic_words):
+            if words.isdisjoint(present):
+                continue
             if any(_all_present(t, present) for t in terms) and not any(_all_present(u, present) for u in unless):
                 return name
         return None
@@ -510,16 +518,14 @@ class Matcher:
 
     def _neighbours(self, norm: str) -> list[float]:
         """Per entry, the cosine between the question and its closest example question."""
-        acc: dict[int, float] = {}
-        for t, qw in self._vector(norm, known_only=True).items():
-            for j, w in self._example_postings.get(t, ()):
-                acc[j] = acc.get(j, 0.0) + qw * w
-        best = [0.0] * len(self.entries)
-        for j, sim in acc.items():
-            owner = self._example_owner[j]
-            if sim > best[owner]:
-                best[owner] = sim
-        return best
+        hits = [(self._example_postings[t], qw) for t, qw in self._vector(norm, known_only=True).items()
+                if t in self._example_postings]
+        if not hits:
+            return [0.0] * len(self.entries)
+        index = np.concatenate([ix for (ix, _), _ in hits])
+        weight = np.concatenate([w * qw for (_, w), qw in hits])
+        sims = np.bincount(index, weights=weight, minlength=self._n_examples)
+        return np.maximum.reduceat(sims, self._example_starts).tolist()
 
     def scores(self, analysis: Analysis, tuning: Tuning | None = None) -> list[float]:
         t = tuning or self.tuning
