@@ -14,6 +14,11 @@ few milliseconds. The file records which clauses it was trained for and a digest
 questions: when they no longer match (a clause or an example question was edited and the model not
 retrained) the matcher trains a model on the example questions alone at start-up instead, and a
 test (`tests/test_learned.py`) fails until the file is retrained.
+
+A second model of the same kind, `knowledge/data/learned_oos.npz`, has two classes: in scope (the
+example and labelled questions in scope) and out of scope (the labelled questions the notice does
+not cover). Its probability keeps suggestions of unrelated clauses away from a question nothing
+answers (`Tuning.oos_max`); when it no longer fits the clauses it is not used at all.
 """
 
 from __future__ import annotations

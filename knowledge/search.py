@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 500
 # The learned signal's model, trained ahead of time (`python -m bench.learn`, knowledge/learned.py).
 LEARNED_MODEL = Path(__file__).resolve().parent / "data" / "learned.npz"
+LEARNED_OOS_MODEL = Path(__file__).resolve().parent / "data" / "learned_oos.npz"
 # Out-of-scope topics are looked for in a message's focus, so that a company's background (营收
 # 两个亿) does not make its question uncovered; a message this short has no background, and its
 # whole text is looked at too (搬到朝阳，还在北京市内，要变更吗).
@@ -176,6 +177,12 @@ class Tuning:
     w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
     w_learned: float = 0.2       # probability from the linear model over character n-grams
     w_situation: float = 0.2     # the question names what happened to the enterprise, for this clause only
+    # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
+    # question is about something the notice does not cover.
+    oos_penalty: float = 0.0
+    # At or above this learned out-of-scope probability, a question nothing answers outright gets
+    # "the notice does not cover this" instead of suggestions of unrelated clauses.
+    oos_max: float = 0.5
     min_margin: float = 0.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
@@ -219,6 +226,7 @@ class Analysis:
     tier_ok: tuple[bool, ...] = ()    # the entry is about a tier the question names (or it names none)
     info: float = 0.0                 # idf sum of the focus: how much the question says
     focus_tokens: dict | None = None  # token weights of the focus, to choose the lead sentence
+    oos: float = 0.0                  # learned probability that it is about nothing the notice covers
 
 
 @dataclass(frozen=True)
@@ -300,7 +308,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, answer_threshold: float = 55.0,
                  suggest_threshold: float = 35.0, max_suggestions: int = 3, tuning: Tuning = Tuning(),
-                 model: LinearModel | None = None):
+                 model: LinearModel | None = None, oos_model: LinearModel | None = None):
         self.kb = kb
         self.tuning = tuning
         self.answer_threshold = answer_threshold
@@ -365,7 +373,10 @@ class Matcher:
         self._oos_by_length: dict[int, set[str]] = {}
         for w in self._oos_cjk:
             self._oos_by_length.setdefault(len(w), set()).add(w)
-        self.model = model or self._shipped_model() or LinearModel.train(self.learning_examples(), n)
+        self.model = model or self._shipped_model(LEARNED_MODEL) or LinearModel.train(self.learning_examples(), n)
+        # Out of scope, learned: in scope (the examples and labelled questions) against the labelled
+        # out-of-scope questions. Only shipped, never trained at start-up (without it: no such gate).
+        self.oos_model = oos_model or self._shipped_model(LEARNED_OOS_MODEL, 2)
 
     # -- the learned signal -----------------------------------------------------------------
 
@@ -383,20 +394,21 @@ class Matcher:
         trained for other ones is not used."""
         return digest(x for e in self.entries for x in (e.id, e.title, *e.questions))
 
-    def _shipped_model(self) -> LinearModel | None:
-        if not LEARNED_MODEL.exists():
+    def _shipped_model(self, path: Path, classes: int | None = None) -> LinearModel | None:
+        if not path.exists():
             return None
-        model = LinearModel.load(LEARNED_MODEL)
-        if model.meta.get("examples") != self.examples_digest() or model.classes != len(self.entries):
-            log.warning("%s was trained for other example questions; training on the example questions "
-                        "alone (retrain: python -m bench.learn)", LEARNED_MODEL.name)
+        model = LinearModel.load(path)
+        if model.meta.get("examples") != self.examples_digest() or model.classes != (classes or len(self.entries)):
+            log.warning("%s was trained for other example questions; not used (retrain: python -m bench.learn)",
+                        path.name)
             return None
         return model
 
-    def with_model(self, model: LinearModel) -> "Matcher":
-        """The same matcher with another learned model (calibration: one per fold)."""
+    def with_model(self, model: LinearModel, oos_model: LinearModel | None = None) -> "Matcher":
+        """The same matcher with other learned models (calibration: one per fold)."""
         twin = copy.copy(self)
         twin.model = model
+        twin.oos_model = oos_model
         return twin
 
     # -- pieces -----------------------------------------------------------------------------
@@ -561,14 +573,19 @@ class Matcher:
         f_weights = self._query_weights(f_norm) if f_norm != norm else weights
         views = [self.signals(f_norm, f_weights)] if f_norm != norm and f_weights else []
         kept = without_background(question)
+        kept_view = False
         if kept not in (question, focus_text):
             k_norm = self.normalize(kept)
             k_weights = self._query_weights(k_norm)
             if k_weights and k_norm not in (norm, f_norm):
                 views.append(self.signals(k_norm, k_weights))
+                kept_view = True
         f_weights = f_weights or weights
+        oos = 0.0
+        if self.oos_model is not None:  # the message, its focus, without background: the least uncovered
+            oos = min(self.oos_model.probabilities(x)[1] for x in {norm, f_norm, *([k_norm] if kept_view else [])})
         return Analysis(question, whole=self.signals(norm, weights), views=tuple(views), tier_ok=tier_ok,
-                        info=sum(f_weights.values()), focus_tokens=f_weights)
+                        info=sum(f_weights.values()), focus_tokens=f_weights, oos=oos)
 
     def candidate(self, analysis: Analysis, tuning: Tuning) -> tuple[str | None, float, bool]:
         """The best clause's ref, its score and whether anything but the threshold stops it."""
@@ -605,6 +622,7 @@ class Matcher:
         first = tunings[0]
         vague = (analysis.info < first.empty_info) | ((analysis.info < first.vague_info) & (margin < first.vague_margin))
         ok = (margin >= np.array([t.min_margin for t in tunings])) & ~vague
+        top = top - 100.0 * analysis.oos * np.array([t.oos_penalty for t in tunings])
         return order[:, 0], top, ok
 
     def _best(self, analysis: Analysis, scores: list[float], tuning: Tuning) -> tuple[int, float, bool]:
@@ -612,7 +630,7 @@ class Matcher:
         top = scores[best]
         margin = top - (scores[second] if second is not None else 0.0)
         vague = analysis.info < tuning.empty_info or (analysis.info < tuning.vague_info and margin < tuning.vague_margin)
-        return best, top, margin >= tuning.min_margin and not vague
+        return best, top - 100.0 * tuning.oos_penalty * analysis.oos, margin >= tuning.min_margin and not vague
 
     def decide(self, analysis: Analysis, tuning: Tuning | None = None, threshold: float | None = None) -> Match:
         return self._decide(analysis, tuning, threshold)[0]
@@ -632,6 +650,10 @@ class Matcher:
         best, top, ok = self._best(analysis, scores, tuning)
         if top >= threshold and ok:
             return Match(q, self.entries[best], round(top, 1), lead=self._lead(best, analysis)), scores
+        if analysis.oos >= tuning.oos_max and top < threshold:
+            # Out of scope by the learned gate, and nothing would have been answered anyway: say the
+            # notice does not cover it rather than suggest unrelated clauses.
+            return Match(q, None, round(top, 1)), scores
         ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
         floor = self.suggest_threshold if ok else min(self.suggest_threshold, top - 15)
         suggestions = tuple(Suggestion(self.entries[i], round(scores[i], 1)) for i in ranked

@@ -281,6 +281,18 @@ def test_eligibility_by_kind_of_enterprise_and_other_near_misses_abstain(matcher
     assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
 
 
+@pytest.mark.parametrize("question", [
+    "专精特新企业可以参加广交会吗？",
+    "小巨人企业的员工能评职称吗？",
+    "办公室租金能报销吗？",
+])
+def test_a_question_on_a_topic_no_list_names_is_told_the_notice_does_not_cover_it(matcher, question):
+    analysis = matcher.analyse(question)
+    m = matcher.decide(analysis)
+    assert analysis.topic is None and analysis.oos >= matcher.tuning.oos_max
+    assert m.decision == "abstain" and not m.suggestions, (question, m)
+
+
 @pytest.mark.parametrize("question, ref", [
     ("我们是个刚成立两年的小团队，创新型是不是啥时候都能报？", "1.1.1"),   # when, not whether
     ("我们是外资企业，创新型中小企业在哪个平台申报？", "1.1.1"),
