@@ -3,12 +3,13 @@
 Scored with issue 11's rule (`bench/score.py`): right clause (prefix) and the asked facts in the
 reply; out of scope right only on abstention; confidently wrong over all questions.
 
-- labelled, cross-validated: everything labelled (main set + blind A/B folded in), 5 folds; our
-  blend weights and threshold, and BM25's threshold, are tuned on four folds and scored on the
-  fifth (`bench/calibrate.py`); rapidfuzz has nothing to tune.
+- labelled, cross-validated: everything labelled (main set + blind A, B and C folded in), 5 folds;
+  our learned model, blend weights and threshold, and BM25's threshold, are trained and tuned on
+  four folds and scored on the fifth (`bench/calibrate.py`); rapidfuzz has nothing to tune.
 - held-out: `tests/data/holdout_questions.toml`, never tuned on; BM25's threshold from the main set.
-- blind A/B before: the figures recorded before any change (`bench/results/blind_before.json`),
-  and the same questions now — folded into the labelled data since, so no longer blind.
+- blind A/B and C before: the figures recorded before any change (`bench/results/blind_before.json`,
+  `bench/results/blind_c.json`), and the same questions now — folded into the labelled data since,
+  so no longer blind.
 
 Latency is per question (`match_many`, what a channel calls, and `match`), p50 and p99 over the
 main and held-out sets, five rounds: over every timing, and over each question's best round (the
@@ -39,7 +40,9 @@ from knowledge.loader import default_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = ROOT / "bench" / "results" / "blind_before.json"
+BEFORE_C = ROOT / "bench" / "results" / "blind_c.json"
 BLIND_AB = DATA / "blind_ab_questions.toml"
+BLIND_C = DATA / "blind_c_questions.toml"
 
 
 def latencies(fn, questions, rounds: int = 5) -> tuple[list[float], list[float]]:
@@ -124,25 +127,27 @@ def run() -> dict:
 
     labelled = calibrate.everything_labelled()
     plain = calibrate.Matcher(kb, 0, 0)
-    cv, _, _ = calibrate.cross_validate(plain, calibrate.prepare(plain, labelled))
-    rows.append(row("labelled (660), 5-fold CV", "梯队助手", cv))
-    rows.append(row("labelled (660), 5-fold CV", "BM25", bm25_cross_validated(bm25, labelled, calibrate.FOLDS,
-                                                                              calibrate.SEED)))
-    rows.append(row("labelled (660), 5-fold CV", "rapidfuzz", evaluate(Peer(rf), labelled, "labelled")))
+    cv, _, _ = calibrate.cross_validate(plain, labelled)
+    cv_name = f"labelled ({len(labelled)}), 5-fold CV"
+    rows.append(row(cv_name, "梯队助手", cv))
+    rows.append(row(cv_name, "BM25", bm25_cross_validated(bm25, labelled, calibrate.FOLDS, calibrate.SEED)))
+    rows.append(row(f"labelled ({len(labelled)})", "rapidfuzz", evaluate(Peer(rf), labelled, "labelled")))
 
     bm25.tune(load_set(MAIN))
     holdout = load_set(HOLDOUT)
     for name, system in (("梯队助手", ours), ("BM25", Peer(bm25)), ("rapidfuzz", Peer(rf))):
-        rows.append(row("held-out (134)", name, evaluate(system, holdout, "held-out")))
+        rows.append(row(f"held-out ({len(holdout)})", name, evaluate(system, holdout, "held-out")))
 
-    if BEFORE.exists():
-        names = {"梯队助手": "梯队助手 at b8e9c29", "BM25": "BM25", "rapidfuzz": "rapidfuzz"}
-        recorded = [json.loads(line) for line in BEFORE.read_text(encoding="utf-8").splitlines() if line.strip()]
-        for r in recorded:
-            rows.append(row(f"blind {r['set'][6]} before (recorded)", names[r["system"]], r))
-    blind_now = load_set(BLIND_AB)
-    for name, system in (("梯队助手", ours), ("BM25", Peer(bm25)), ("rapidfuzz", Peer(rf))):
-        rows.append(row("blind A+B now (folded in)", name, evaluate(system, blind_now, "blind A+B")))
+    for path, commit in ((BEFORE, "b8e9c29"), (BEFORE_C, "92364db")):
+        if path.exists():
+            names = {"梯队助手": f"梯队助手 at {commit}", "BM25": "BM25", "rapidfuzz": "rapidfuzz"}
+            recorded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            for r in recorded:
+                rows.append(row(f"blind {r['set'][6].upper()} before (recorded)", names[r["system"]], r))
+    for label, path in (("blind A+B now (folded in)", BLIND_AB), ("blind C now (folded in)", BLIND_C)):
+        blind_now = load_set(path)
+        for name, system in (("梯队助手", ours), ("BM25", Peer(bm25)), ("rapidfuzz", Peer(rf))):
+            rows.append(row(label, name, evaluate(system, blind_now, label)))
 
     texts = [q.text for q in load_set(MAIN) + holdout]
     speed = []

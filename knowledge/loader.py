@@ -108,6 +108,9 @@ class Entry:
     # Verbatim strings of `text` (dates, numbers, bodies, deadlines, consequences, legal effects)
     # that `answer` must repeat word for word; a test holds both texts to them.
     facts: tuple[str, ...] = ()
+    # What happens to an enterprise that this clause is the rule for (更名, 合并, 生产安全事故): a
+    # question naming the situations of this clause only is about it, whatever procedure it names.
+    situations: tuple[str, ...] = ()
     # Follow-up clauses only: the refs of the notice's clauses this one fills in or supersedes.
     fills: tuple[str, ...] = ()
     supersedes: tuple[str, ...] = ()
@@ -373,7 +376,7 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
     if not ID_RE.match(eid):
         raise r.fail("id", "must be lowercase letters, digits and hyphens")
     r.unknown({"id", "ref", "title", "text", "answer", "questions", "keywords", "related", "links", "dates",
-               "tiers", "triggers", "facts", *(("fills", "supersedes") if amends is not None else ())})
+               "tiers", "triggers", "situations", "facts", *(("fills", "supersedes") if amends is not None else ())})
     tiers = r.str_list("tiers") or TIERS
     for t in tiers:
         if t not in TIERS:
@@ -405,7 +408,7 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
         questions=r.str_list("questions", 5 if not ref.startswith("att.") else 3),
         keywords=r.str_list("keywords", 3), related=r.str_list("related"), links=link_keys,
         dates=tuple(_date_spec(r, i, t) for i, t in enumerate(raw_dates)),
-        tiers=frozenset(tiers), triggers=r.str_list("triggers"),
+        tiers=frozenset(tiers), triggers=r.str_list("triggers"), situations=r.str_list("situations"),
         cite=cite_for(ref, headings, title, "通知" if amends is None else ""), facts=r.str_list("facts"),
         fills=own.get("fills", ()), supersedes=own.get("supersedes", ()),
     )

@@ -15,6 +15,7 @@ import opencc
 
 _TW2SP = opencc.OpenCC("tw2sp")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_SPACE_RE = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[ \t]+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 _TOKEN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z]+|\d+")
 
 
@@ -24,8 +25,12 @@ def _is_noise(ch: str) -> bool:
 
 
 def clean(text: str) -> str:
-    """NFKC, lowercase, Traditional→Simplified, punctuation/emoji/control characters → single spaces."""
+    """NFKC, lowercase, no spaces between Chinese characters, Traditional→Simplified,
+    punctuation/emoji/control characters → single spaces."""
     text = unicodedata.normalize("NFKC", text).lower()
+    # Spaces typed between Chinese characters (申 报 要 交 钱 吗) are not word breaks: Chinese is
+    # written without them, and the matcher's bigrams would not see 申报 or 交钱.
+    text = _CJK_SPACE_RE.sub("", text)
     # Noise goes first: OpenCC reads a C string, and a NUL would end the text there.
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
     if _CJK_RE.search(text):

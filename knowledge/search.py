@@ -26,19 +26,28 @@ config.toml; how they were calibrated is in the README ("Question matching").
 
 from __future__ import annotations
 
+import copy
+import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .learned import LinearModel
+from .learned import LinearModel, digest
 from .loader import Entry, KnowledgeBase
 from .normalize import Synonyms, clean, is_cjk, tokens
 
+log = logging.getLogger(__name__)
+
 MAX_QUESTION_CHARS = 500
+# The learned signal's model, trained ahead of time (`python -m bench.learn`, knowledge/learned.py).
+LEARNED_MODEL = Path(__file__).resolve().parent / "data" / "learned.npz"
+LEARNED_OOS_MODEL = Path(__file__).resolve().parent / "data" / "learned_oos.npz"
 # Out-of-scope topics are looked for in a message's focus, so that a company's background (营收
 # 两个亿) does not make its question uncovered; a message this short has no background, and its
 # whole text is looked at too (搬到朝阳，还在北京市内，要变更吗).
@@ -47,10 +56,11 @@ TRIGGER_BONUS = 30.0  # a question that names the clause (附件4) is about that
 # Idf weight of asked words a later answer sentence must add to the first to lead the reply
 # (about two distinctive words: 累计 两次).
 LEAD_MIN_WEIGHT = 5.0
-# A second question of a message must say this much on its own (Chinese characters plus Latin
-# words): a short follow-on (交到哪里？ 大概什么时间？) leans on the first question and, read
-# alone, lands on some other clause.
-SECOND_MIN_UNITS = 8
+# Keywords that name an outcome, not a topic: a later question of a message that names only one
+# (会不会直接取消称号？) asks about the consequence of the question before it.
+OUTCOME_WORDS = frozenset({"取消认定", "取消称号", "取消", "失效", "自动失效", "有效", "依然有效", "继续有效"})
+# A later question that only checks the answer before (是那个查证书的网站吗？就是5月31日吗？).
+_CONFIRMS_RE = re.compile(r"^\s*(那|那么)?\s*(就|也)?\s*(是不是|是否|是)\s*(那个|这个|那|这|指|说|就是)|^\s*(对吗|是吗|对不对|是不是)")
 _UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[a-z]+")
 # Normalised words that name a tier ("" = the programme as a whole, not one tier), longest first.
 TIER_WORDS = (("专精特新梯队", ""), ("小巨人", "little_giant"), ("专精特新中小企业", "specialized"),
@@ -161,17 +171,24 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.5
-    w_example: float = 0.3
+    w_coverage: float = 0.8
+    w_example: float = 0.2
     w_keyword: float = 0.1
-    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.4       # probability from the linear model over character n-grams
-    min_margin: float = 2.0      # how far the best must lead the second to be answered outright
+    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
+    w_learned: float = 0.2       # probability from the linear model over character n-grams
+    w_situation: float = 0.2     # the question names what happened to the enterprise, for this clause only
+    # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
+    # question is about something the notice does not cover.
+    oos_penalty: float = 0.0
+    # At or above this learned out-of-scope probability, a question nothing answers outright gets
+    # "the notice does not cover this" instead of suggestions of unrelated clauses.
+    oos_max: float = 0.5
+    min_margin: float = 0.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
     # with suggestions instead.
     vague_info: float = 4.5
-    vague_margin: float = 6.0
+    vague_margin: float = 20.0
     # Below this much information (怎么办, 认定 alone) a question is vague whatever the lead.
     empty_info: float = 2.0
     # A long message's views (its focus, the message without background) are blended with the
@@ -193,6 +210,7 @@ class Signals:
     neighbour: list[float]
     learned: list[float]
     named: list[bool]  # the question names the clause directly (a trigger phrase)
+    situation: list[float] | None = None  # 1 for the one clause whose situations the question names
 
 
 @dataclass(frozen=True)
@@ -208,6 +226,7 @@ class Analysis:
     tier_ok: tuple[bool, ...] = ()    # the entry is about a tier the question names (or it names none)
     info: float = 0.0                 # idf sum of the focus: how much the question says
     focus_tokens: dict | None = None  # token weights of the focus, to choose the lead sentence
+    oos: float = 0.0                  # learned probability that it is about nothing the notice covers
 
 
 @dataclass(frozen=True)
@@ -256,6 +275,21 @@ class Match:
         return first + "".join(rest)
 
 
+# "We", "our company" and the like: a question in the first person asks about the rule for the
+# asker's enterprise, the same clause as the impersonal question (我们的称号什么时候到期 = 称号什么
+# 时候到期: 二、1). These words carry no topic, and the example questions of some clauses happen to
+# use them more than others', so they are left out before matching (English ones are function words).
+WE_RE = re.compile(r"(?:我们|咱们|我|咱)(?:的)?(?:公司|企业|单位|厂|家)|我们的|我们|咱们的|咱们|咱家|咱|我司|我公司|我厂|我单位|本公司|本企业|我方|我的|我")
+# Words that say how something is asked, not what about (什么, 怎么, 哪个, 我们, 吗 and their
+# characters): they count ASKING_WEIGHT of their idf in how much of a question a clause covers,
+# so that a clause whose example questions happen to share the asking (在哪个网站…) does not win
+# over the clause about the topic (cross-validated: 0.2 answers 1.4 points more in scope than 1.0).
+ASKING_WEIGHT = 0.2
+ASKING_TOKENS = frozenset("""什么 怎么 怎样 如何 哪个 哪些 哪里 哪儿 在哪 多久 多少 多长 吗 呢 吧 啊 的 了 是不 不是 要不 不要
+需要 可以 能不 不能 能否 可否 我们 请问 想问 一下 这个 那个 有没 没有 时候 个网 么时 么样 样的 哪天 几号 到哪
+什 么 怎 样 如 何 哪 个 些 里 儿 久 少 长 吗 呢 吧 啊 的 了 是 要 能 可 否 我 们 请 问 想 这 那 有 没 时 候 您 你""".split())
+
+
 class Matcher:
     """Question → clause.
 
@@ -273,7 +307,8 @@ class Matcher:
     """
 
     def __init__(self, kb: KnowledgeBase, answer_threshold: float = 55.0,
-                 suggest_threshold: float = 35.0, max_suggestions: int = 3, tuning: Tuning = Tuning()):
+                 suggest_threshold: float = 35.0, max_suggestions: int = 3, tuning: Tuning = Tuning(),
+                 model: LinearModel | None = None, oos_model: LinearModel | None = None):
         self.kb = kb
         self.tuning = tuning
         self.answer_threshold = answer_threshold
@@ -307,44 +342,100 @@ class Matcher:
         self._idf_unknown = math.log(n + 1) + 1.0
         self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
         self._triggers = [[clean(t).replace(" ", "") for t in e.triggers] for e in self.entries]
+        self._situations = [sorted({k for w in e.situations for k in (clean(w).replace(" ", ""),
+                                                                        self.normalize(w).replace(" ", ""))} - {""})
+                            for e in self.entries]
+        # What names a clause's topic in a question: its keywords and triggers, as written and normalised.
+        self._topic_words = [sorted({k for w in (*e.keywords, *e.triggers) for k in (clean(w).replace(" ", ""),
+                                                                                     self.normalize(w).replace(" ", ""))} - {""})
+                             for e in self.entries]
         # Example questions as tf-idf vectors in an inverted index, for the neighbour signal.
-        self._example_postings: dict[str, list[tuple[int, float]]] = {}
+        postings: dict[str, list[tuple[int, float]]] = {}
         j = 0
         for e in self.entries:
             for q in (*e.questions, e.title):
                 for t, w in self._vector(self.normalize(q)).items():
-                    self._example_postings.setdefault(t, []).append((j, w))
+                    postings.setdefault(t, []).append((j, w))
                 j += 1
+        # token → (example indices, weights) as arrays: one bincount per question, not a dict per pair
+        self._example_postings = {t: (np.array([j for j, _ in ps]), np.array([w for _, w in ps]))
+                                  for t, ps in postings.items()}
+        self._n_examples = j
         self._answer_tokens = [[set(tokens(self.normalize(s))) for s in answer_sentences(e.answer)]
                                for e in self.entries]
         self._oos_index = [(name, [self._parts(t) for t in terms], [self._parts(u) for u in unless])
                            for name, terms, unless in kb.out_of_scope]
-        words = {(cjk, w) for _, terms, unless in self._oos_index for t in (*terms, *unless) for cjk, w in t}
+        # Per topic, the words of its terms' first slots: a topic none of them is present for is skipped.
+        self._oos_topic_words = [{w for t in terms for _, w in t[0]} for _, terms, _ in self._oos_index]
+        words = {word for _, terms, unless in self._oos_index for t in (*terms, *unless) for slot in t for word in slot}
         self._oos_cjk = {w for cjk, w in words if cjk}
         self._oos_latin = {w for cjk, w in words if not cjk}
         self._oos_by_length: dict[int, set[str]] = {}
         for w in self._oos_cjk:
             self._oos_by_length.setdefault(len(w), set()).add(w)
-        self.model = LinearModel.train([(self.normalize(q), i) for i, e in enumerate(self.entries)
-                                        for q in (*e.questions, e.title)], n)
+        self.model = model or self._shipped_model(LEARNED_MODEL) or LinearModel.train(self.learning_examples(), n)
+        # Out of scope, learned: in scope (the examples and labelled questions) against the labelled
+        # out-of-scope questions. Only shipped, never trained at start-up (without it: no such gate).
+        self.oos_model = oos_model or self._shipped_model(LEARNED_OOS_MODEL, 2)
+
+    # -- the learned signal -----------------------------------------------------------------
+
+    def learning_examples(self, asked: Iterable[tuple[str, str]] = ()) -> list[tuple[str, int]]:
+        """What the learned signal learns from, normalised, with the index of the entry: each
+        entry's example questions and title, then `asked` — (question, ref) pairs of labelled
+        questions (`python -m bench.learn`); out-of-scope ones (ref "") are left out."""
+        position = {e.ref: i for i, e in enumerate(self.entries)}
+        out = [(self.normalize(q), i) for i, e in enumerate(self.entries) for q in (*e.questions, e.title)]
+        out += [(self.normalize(q), position[ref]) for q, ref in asked if ref]
+        return out
+
+    def examples_digest(self) -> str:
+        """A digest of the entries and their example questions, as written: a shipped model
+        trained for other ones is not used."""
+        return digest(x for e in self.entries for x in (e.id, e.title, *e.questions))
+
+    def _shipped_model(self, path: Path, classes: int | None = None) -> LinearModel | None:
+        if not path.exists():
+            return None
+        model = LinearModel.load(path)
+        if model.meta.get("examples") != self.examples_digest() or model.classes != (classes or len(self.entries)):
+            log.warning("%s was trained for other example questions; not used (retrain: python -m bench.learn)",
+                        path.name)
+            return None
+        return model
+
+    def with_model(self, model: LinearModel, oos_model: LinearModel | None = None) -> "Matcher":
+        """The same matcher with other learned models (calibration: one per fold)."""
+        twin = copy.copy(self)
+        twin.model = model
+        twin.oos_model = oos_model
+        return twin
 
     # -- pieces -----------------------------------------------------------------------------
 
     def normalize(self, text: str) -> str:
-        return " ".join(self.synonyms.apply(clean(text)).split())
+        return self._normalize_cleaned(clean(text))
+
+    def _normalize_cleaned(self, cleaned: str) -> str:
+        """A cleaned text in the notice's terms, without the words for "we" (see WE_RE)."""
+        return " ".join(self.synonyms.apply(WE_RE.sub(" ", cleaned)).split())
 
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
 
-    def _parts(self, term: str) -> tuple[tuple[bool, str], ...]:
-        """An out-of-scope term: words joined by & must all be present. Each word is (Chinese?,
-        the word cleaned), ready for `_has`; it is looked for as written and normalised (so 改名
-        also finds 更名)."""
+    def _parts(self, term: str) -> tuple[tuple[tuple[bool, str], ...], ...]:
+        """An out-of-scope term: words joined by & must all be present; a word may list
+        alternatives joined by | (能不能|能否&外资|港资: one of each). Each word is (Chinese?, the
+        word cleaned), looked for as written and normalised (so 改名 also finds 更名)."""
         out = []
-        for word in (clean(x) for x in term.split("&")):
-            if word:
-                cjk = is_cjk(word[:1])
-                out.append((cjk, word.replace(" ", "") if cjk else f" {word} "))
+        for slot in term.split("&"):
+            words = []
+            for word in (clean(x) for x in slot.split("|")):
+                if word:
+                    cjk = is_cjk(word[:1])
+                    words.append((cjk, word.replace(" ", "") if cjk else f" {word} "))
+            if words:
+                out.append(tuple(words))
         return tuple(out)
 
     def _present(self, cleaned: str, norm: str) -> set[str]:
@@ -364,7 +455,7 @@ class Matcher:
         for t in tokens(norm):
             if t not in self._idf and not is_cjk(t):
                 continue  # English filler words the notice cannot contain ("when", "the")
-            w = self.idf(t) * (1.0 if len(t) > 1 else 0.5)
+            w = self.idf(t) * (1.0 if len(t) > 1 else 0.5) * (ASKING_WEIGHT if t in ASKING_TOKENS else 1.0)
             weights[t] = max(weights.get(t, 0.0), w)
         return weights
 
@@ -373,11 +464,18 @@ class Matcher:
         present = self._present(cleaned, norm)
         if not present:
             return None
-        for name, terms, unless in self._oos_index:
-            if any(all(w in present for _, w in t) for t in terms):
-                if not any(all(w in present for _, w in u) for u in unless):
-                    return name
+        for (name, terms, unless), words in zip(self._oos_index, self._oos_topic_words):
+            if words.isdisjoint(present):
+                continue
+            if any(_all_present(t, present) for t in terms) and not any(_all_present(u, present) for u in unless):
+                return name
         return None
+
+    def _names_an_attachment(self, cleaned: str, norm: str) -> bool:
+        """The question names a clause directly (附件3): it is about that clause even when it
+        also names an uncovered topic (附件3是不是各区的奖励标准？ — no, it is the checklist)."""
+        texts = (cleaned.replace(" ", ""), norm.replace(" ", ""))
+        return any(t in x for triggers in self._triggers for t in triggers for x in texts)
 
     def tiers_named(self, norm: str) -> frozenset[str]:
         """Tiers the question names; 小巨人 contains 专精特新, so it is taken out first."""
@@ -410,8 +508,12 @@ class Matcher:
             hit = sum(len(k) for k in keys if k in squashed)
             keyword.append(min(1.0, hit / max(4, len(squashed)) * 1.5))
         direct = [any(t in squashed for t in triggers) for triggers in self._triggers]
+        named_situations = [i for i, words in enumerate(self._situations) if any(w in squashed for w in words)]
+        situation = [0.0] * n
+        if len(named_situations) == 1:
+            situation[named_situations[0]] = 1.0
         return Signals(coverage, best_example, keyword, self._neighbours(norm), self.model.probabilities(norm),
-                       direct)
+                       direct, situation)
 
     def _vector(self, norm: str, known_only: bool = False) -> dict[str, float]:
         """Unit tf-idf vector of a normalised text over bigrams and Latin words: single Chinese
@@ -428,16 +530,14 @@ class Matcher:
 
     def _neighbours(self, norm: str) -> list[float]:
         """Per entry, the cosine between the question and its closest example question."""
-        acc: dict[int, float] = {}
-        for t, qw in self._vector(norm, known_only=True).items():
-            for j, w in self._example_postings.get(t, ()):
-                acc[j] = acc.get(j, 0.0) + qw * w
-        best = [0.0] * len(self.entries)
-        for j, sim in acc.items():
-            owner = self._example_owner[j]
-            if sim > best[owner]:
-                best[owner] = sim
-        return best
+        hits = [(self._example_postings[t], qw) for t, qw in self._vector(norm, known_only=True).items()
+                if t in self._example_postings]
+        if not hits:
+            return [0.0] * len(self.entries)
+        index = np.concatenate([ix for (ix, _), _ in hits])
+        weight = np.concatenate([w * qw for (_, w), qw in hits])
+        sims = np.bincount(index, weights=weight, minlength=self._n_examples)
+        return np.maximum.reduceat(sims, self._example_starts).tolist()
 
     def scores(self, analysis: Analysis, tuning: Tuning | None = None) -> list[float]:
         t = tuning or self.tuning
@@ -456,31 +556,36 @@ class Matcher:
         if kind:
             return Analysis(question, smalltalk=kind)
         stripped = _LEADING_GREETING_RE.sub("", clean(question)) or clean(question)
-        norm = " ".join(self.synonyms.apply(stripped).split())
+        norm = self._normalize_cleaned(stripped)
         weights = self._query_weights(norm) if norm else {}
         if not weights:
             return Analysis(question, empty=not norm)
         focus_text = focus_of(question)
         f_clean = clean(focus_text) if focus_text != question else stripped
-        f_norm = " ".join(self.synonyms.apply(f_clean).split()) if focus_text != question else norm
+        f_norm = self._normalize_cleaned(f_clean) if focus_text != question else norm
         topic = self.out_of_scope(f_clean, f_norm)
         if not topic and focus_text != question and len(stripped) <= SHORT_MESSAGE_CHARS:
             topic = self.out_of_scope(stripped, norm)  # too short to carry background
-        if topic:
+        if topic and not self._names_an_attachment(stripped, norm):
             return Analysis(question, topic=topic)
         named = self.tiers_named(norm)
         tier_ok = tuple(not named or bool(named & e.tiers) for e in self.entries)
         f_weights = self._query_weights(f_norm) if f_norm != norm else weights
         views = [self.signals(f_norm, f_weights)] if f_norm != norm and f_weights else []
         kept = without_background(question)
+        kept_view = False
         if kept not in (question, focus_text):
             k_norm = self.normalize(kept)
             k_weights = self._query_weights(k_norm)
             if k_weights and k_norm not in (norm, f_norm):
                 views.append(self.signals(k_norm, k_weights))
+                kept_view = True
         f_weights = f_weights or weights
+        oos = 0.0
+        if self.oos_model is not None:  # the message, its focus, without background: the least uncovered
+            oos = min(self.oos_model.probabilities(x)[1] for x in {norm, f_norm, *([k_norm] if kept_view else [])})
         return Analysis(question, whole=self.signals(norm, weights), views=tuple(views), tier_ok=tier_ok,
-                        info=sum(f_weights.values()), focus_tokens=f_weights)
+                        info=sum(f_weights.values()), focus_tokens=f_weights, oos=oos)
 
     def candidate(self, analysis: Analysis, tuning: Tuning) -> tuple[str | None, float, bool]:
         """The best clause's ref, its score and whether anything but the threshold stops it."""
@@ -490,12 +595,42 @@ class Matcher:
         best, top, ok = self._best(analysis, scores, tuning)
         return self.entries[best].ref, top, ok
 
+    def candidates(self, analysis: Analysis, tunings: list[Tuning]):
+        """`candidate` for many tunings at once (calibration's grid), vectorised: the best entry's
+        index (-1: nothing to score), its score and whether anything but the threshold stops it,
+        as three arrays over `tunings`. The vague limits are those of the first tuning."""
+        n_t = len(tunings)
+        if analysis.whole is None:
+            return np.full(n_t, -1), np.zeros(n_t), np.zeros(n_t, dtype=bool)
+        sigs = (analysis.whole, *analysis.views)
+        zero = [0.0] * len(self.entries)
+        s = np.array([[x.coverage, x.example, x.keyword, x.neighbour, x.learned, x.situation or zero]
+                      for x in sigs])  # views × 6 × n
+        named = np.array([x.named for x in sigs], dtype=float)
+        w = np.array([[t.w_coverage, t.w_example, t.w_keyword, t.w_neighbour, t.w_learned, t.w_situation]
+                      for t in tunings])
+        blended = 100.0 * np.einsum("tk,vkn->tvn", w, s) + TRIGGER_BONUS * named[None]
+        scores = blended[:, 0, :]
+        if len(sigs) > 1:
+            scores = np.maximum(scores * np.array([t.whole_weight for t in tunings])[:, None],
+                                blended[:, 1:, :].max(axis=1))
+        scores = np.where(np.array(analysis.tier_ok)[None], scores, 0.0)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        rows = np.arange(n_t)
+        top = scores[rows, order[:, 0]]
+        margin = top - scores[rows, order[:, 1]] if scores.shape[1] > 1 else top
+        first = tunings[0]
+        vague = (analysis.info < first.empty_info) | ((analysis.info < first.vague_info) & (margin < first.vague_margin))
+        ok = (margin >= np.array([t.min_margin for t in tunings])) & ~vague
+        top = top - 100.0 * analysis.oos * np.array([t.oos_penalty for t in tunings])
+        return order[:, 0], top, ok
+
     def _best(self, analysis: Analysis, scores: list[float], tuning: Tuning) -> tuple[int, float, bool]:
         best, second = _top_two(scores)
         top = scores[best]
         margin = top - (scores[second] if second is not None else 0.0)
         vague = analysis.info < tuning.empty_info or (analysis.info < tuning.vague_info and margin < tuning.vague_margin)
-        return best, top, margin >= tuning.min_margin and not vague
+        return best, top - 100.0 * tuning.oos_penalty * analysis.oos, margin >= tuning.min_margin and not vague
 
     def decide(self, analysis: Analysis, tuning: Tuning | None = None, threshold: float | None = None) -> Match:
         return self._decide(analysis, tuning, threshold)[0]
@@ -515,6 +650,10 @@ class Matcher:
         best, top, ok = self._best(analysis, scores, tuning)
         if top >= threshold and ok:
             return Match(q, self.entries[best], round(top, 1), lead=self._lead(best, analysis)), scores
+        if analysis.oos >= tuning.oos_max and top < threshold:
+            # Out of scope by the learned gate, and nothing would have been answered anyway: say the
+            # notice does not cover it rather than suggest unrelated clauses.
+            return Match(q, None, round(top, 1)), scores
         ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
         floor = self.suggest_threshold if ok else min(self.suggest_threshold, top - 15)
         suggestions = tuple(Suggestion(self.entries[i], round(scores[i], 1)) for i in ranked
@@ -529,17 +668,22 @@ class Matcher:
         parts = sub_questions(text[:MAX_QUESTION_CHARS])
         if len(parts) < 2 or whole.decision in ("smalltalk", "empty") or whole.out_of_scope:
             return [whole]
-        return combine(whole, [self.part(self.analyse(p), whole) for p in parts], self.tuning,
-                       self.answer_threshold)
+        return combine(whole, [self.part(self.analyse(p)) for p in parts], self.tuning, self.answer_threshold)
 
-    def part(self, analysis: Analysis, whole: Match, tuning: Tuning | None = None,
-             threshold: float | None = None) -> tuple[Match, float]:
-        """One question of a message: its match, and its score for the whole message's answer
-        (how much this question is also about that clause)."""
+    def part(self, analysis: Analysis, tuning: Tuning | None = None, threshold: float | None = None) -> Part:
+        """One question of a message, read alone: its match, its score for every clause (how much
+        it is also about another question's clause) and whether it names its own topic."""
         m, scores = self._decide(analysis, tuning, threshold)
-        if whole.entry is None or scores is None:
-            return m, 0.0
-        return m, scores[self._position[whole.entry.id]]
+        if scores is None:
+            return Part(m, {}, False)
+        named = False
+        if m.entry is not None:
+            cleaned = clean(analysis.question)
+            texts = (cleaned.replace(" ", ""), self.normalize(cleaned).replace(" ", ""))
+            i = self._position[m.entry.id]
+            named = (any(k in t for t in texts for k in self._topic_words[i] if k not in OUTCOME_WORDS)
+                     and not _CONFIRMS_RE.match(cleaned))
+        return Part(m, {e.id: sc for e, sc in zip(self.entries, scores)}, named)
 
     def _lead(self, index: int, analysis: Analysis) -> int | None:
         """The answer sentence that says what the first sentence does not and the question asks:
@@ -554,28 +698,48 @@ class Matcher:
         return best if extra[best] >= LEAD_MIN_WEIGHT else None
 
 
-def combine(whole: Match, parts: list[tuple[Match, float]], tuning: Tuning, threshold: float) -> list[Match]:
-    """The answers of a message from its own match and its questions' (match, score for the
-    whole's clause): the whole message's answer first, then a question's answer about another
-    clause when it scores `second_extra` above the threshold and `second_gap` above that
-    question's score for the first clause (else it is the same question asked again); two at most."""
-    found: list[Match] = [whole] if whole.entry is not None else []
-    for m, first_score in parts:
-        if m.entry is None or any(f.entry.id == m.entry.id for f in found):
+@dataclass(frozen=True)
+class Part:
+    """One question of a message read alone (`Matcher.part`)."""
+
+    match: Match
+    scores: dict[str, float]  # entry id → this question's score for it
+    names_topic: bool         # it names a topic of its own clause (a keyword, not only an outcome)
+
+
+def combine(whole: Match, parts: list[Part], tuning: Tuning, threshold: float) -> list[Match]:
+    """The answers of a message, in the order of its questions, from its own match and its
+    questions' read alone: the whole message's answer (or, when the whole is not answered, its
+    first question's), then another question's answer about another clause when it scores
+    `second_extra` above the threshold and `second_gap` above its score for the answer before
+    (else it is the same question asked again) and — unless it is the message's first question —
+    says what it is about by itself: it names a topic of its clause (改名了要怎么办, 申报收费吗;
+    not 交到哪里, 有时限吗, nor only an outcome such as 会不会取消称号, nor 是那个…吗 checking the
+    answer before), and it is not an English sentence. Two answers at most: the whole's and the
+    first other one found."""
+    found: list[tuple[int, Match]] = []  # (the question it answers, in message order; the answer)
+    if whole.entry is not None:
+        asked = [p.scores.get(whole.entry.id, 0.0) for p in parts]
+        found.append((max(range(len(parts)), key=asked.__getitem__) if parts else 0, whole))
+    for k, p in enumerate(parts):
+        m = p.match
+        if m.entry is None or any(f.entry.id == m.entry.id for _, f in found):
             continue
-        if found and (m.score < threshold + tuning.second_extra or m.score - first_score < tuning.second_gap
-                      or _units(m.question) < SECOND_MIN_UNITS or _mostly_latin(m.question)):
+        if k > 0 and (not p.names_topic or _mostly_latin(m.question)):
             continue
-        found.append(m)
+        if found and (m.score < threshold + tuning.second_extra
+                      or m.score - max(p.scores.get(f.entry.id, 0.0) for _, f in found) < tuning.second_gap):
+            continue
+        found.append((k, m))
     if not found:
         return [whole]
     more = len(found) > 2
-    return [replace(m, more=more) for m in found[:2]]
+    return [replace(m, more=more) for _, m in sorted(found[:2], key=lambda x: x[0])]
 
 
-def _units(text: str) -> int:
-    """Chinese characters plus Latin words: how much a question says."""
-    return len(_UNIT_RE.findall(clean(text)))
+def _all_present(term, present: set[str]) -> bool:
+    """Every slot of an out-of-scope term has one of its words in `present`."""
+    return all(any(w in present for _, w in slot) for slot in term)
 
 
 def _mostly_latin(text: str) -> bool:
@@ -594,10 +758,11 @@ def _top_two(scores: list[float]) -> tuple[int, int | None]:
 
 def blend(sig: Signals, t: Tuning) -> list[float]:
     out = []
-    for cov, ex, kw, nb, ln, direct in zip(sig.coverage, sig.example, sig.keyword, sig.neighbour, sig.learned,
-                                           sig.named):
+    situation = sig.situation or [0.0] * len(sig.coverage)
+    for cov, ex, kw, nb, ln, direct, sit in zip(sig.coverage, sig.example, sig.keyword, sig.neighbour, sig.learned,
+                                                sig.named, situation):
         score = 100.0 * (t.w_coverage * cov + t.w_example * ex + t.w_keyword * kw + t.w_neighbour * nb
-                         + t.w_learned * ln)
+                         + t.w_learned * ln + t.w_situation * sit)
         if direct:
             score += TRIGGER_BONUS
         out.append(score)

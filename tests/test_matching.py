@@ -154,6 +154,27 @@ def test_two_questions_about_different_clauses_get_two_answers(matcher, text, re
     assert not any(m.more for m in ms)
 
 
+@pytest.mark.parametrize("text, refs", [
+    ("年报什么时候截止？另外改名了要怎么办？", ["3", "4.1"]),
+    ("证书怎么领？申报收费吗？", ["5", "6.1"]),
+    ("申报收费吗？证书怎么领？", ["6.1", "5"]),
+    ("公司改名了平台上要变更吗？另外年度信息更新截止到什么时候？", ["4.1", "3"]),
+])
+def test_a_short_second_question_that_names_its_own_topic_gets_its_own_answer_in_message_order(
+        matcher, text, refs):
+    assert [m.entry.ref for m in matcher.match_many(text)] == refs
+
+
+@pytest.mark.parametrize("text, ref", [
+    ("年报要交到哪里？交到哪里？", "3"),                                   # names nothing by itself
+    ("公司改名了要在平台上变更吗？有时限吗？", "4.1"),
+    ("年报要是忘了报一回会咋样？会不会直接取消称号？", "3"),              # only an outcome
+    ("改名以后要在哪个系统里提交变更？是那个查证书的网站吗？", "4.1"),    # checks the answer before
+])
+def test_a_follow_on_question_that_leans_on_the_one_before_gets_no_answer_of_its_own(matcher, text, ref):
+    assert [m.entry.ref for m in matcher.match_many(text) if m.entry] == [ref]
+
+
 def test_more_than_two_questions_are_flagged(matcher):
     ms = matcher.match_many("公司改名了平台上要变更吗？另外年度信息更新截止到什么时候？还有，电子证书在哪里申领？")
     assert len(ms) == 2 and all(m.more for m in ms)
@@ -176,11 +197,50 @@ def test_a_question_about_the_first_sentence_keeps_the_answer_as_written(matcher
     assert m.entry.ref == "3" and m.lead is None and m.answer_text() == m.entry.answer
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("称号什么时候到期？", "2.1"),
+    ("称号过期了怎么办？", "2.1"),
+    ("今年要做年度信息更新吗？", "3"),
+    ("改名了要干嘛？", "4.1"),
+    ("能报小巨人吗？", "1.3"),
+    ("有问题找谁咨询？", "6.2"),
+    ("证书在哪领？", "5"),
+    ("被合并了要报告吗？", "4.2"),
+])
+@pytest.mark.parametrize("we", ["", "我们的", "我们", "我们公司", "我司", "咱们公司", "我们企业的"])
+def test_a_question_in_the_first_person_gets_the_clause_of_the_rule(matcher, we, question, ref):
+    m = matcher.match(we + question)
+    assert m.entry is not None and m.entry.ref == ref, (we + question, m.entry and m.entry.ref)
+
+
+@pytest.mark.parametrize("question, ref", [
+    ("我们只是改名，需要填重大变化情况报告表吗？", "4.1"),       # a rename, whatever form is named
+    ("公司只是换了个名字，要不要报重大变化？", "4.1"),
+    ("公司被收购了，是不是只要在平台上改个名就行？", "4.2"),      # a takeover is a major change
+])
+def test_a_question_on_a_wrong_premise_gets_the_clause_of_what_happened(matcher, question, ref):
+    m = matcher.match(question)
+    assert m.entry is not None and m.entry.ref == ref, (question, m.entry and m.entry.ref)
+
+
 @pytest.mark.parametrize("question", ["小巨人申报条件有哪些？", "专精特新中小企业申报资料清单模板在哪？"])
 def test_a_question_about_one_tier_is_never_answered_with_another_tiers_standard(matcher, question):
     m = matcher.match(question)
     refs = [m.entry.ref] if m.entry else [s.entry.ref for s in m.suggestions]
     assert "att.2" not in refs and "att.3" not in refs, (question, refs)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("申 报 专精特新 要 交 钱 吗", "申报专精特新要交钱吗"),        # typed word by word
+    ("小巨人 annual update 要填吗", "小巨人 annual updat 要填吗"),  # a space next to a Latin word stays
+    ("ＡＢＣ　公司", "abc 公司"),
+])
+def test_spaces_between_chinese_characters_are_not_word_breaks(raw, expected):
+    assert clean(raw) == expected
+
+
+def test_a_question_typed_with_spaces_between_words_is_answered_like_one_without(matcher):
+    assert matcher.match("申 报 专精特新 要 交 钱 吗").entry.ref == matcher.match("申报专精特新要交钱吗").entry.ref == "6.1"
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -205,6 +265,44 @@ def test_traditional_vocabulary_becomes_the_mainland_word(raw, expected):
 def test_near_miss_questions_the_notice_does_not_answer_abstain(matcher, question):
     m = matcher.match(question)
     assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
+
+
+@pytest.mark.parametrize("question", [
+    "物流公司能报专精特新吗",                                   # an industry
+    "她公司刚成立半年，能不能报创新型中小企业？",                 # the enterprise's age
+    "香港注册的母公司可以申报北京的创新型中小企业吗？",           # where it is registered, who owns it
+    "Can a foreign-invested enterprise apply for the specialized SME title?",
+    "这个电子证书是不是要打印出来盖个章才算有效？",               # the notice names no paper certificate
+    "客户被税务机关评为D级纳税信用，会影响专精特新资质吗？",       # a credit grade is not the 失信 list
+    "Is there an official English version of the notice?",
+])
+def test_eligibility_by_kind_of_enterprise_and_other_near_misses_abstain(matcher, question):
+    m = matcher.match(question)
+    assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
+
+
+@pytest.mark.parametrize("question", [
+    "专精特新企业可以参加广交会吗？",
+    "小巨人企业的员工能评职称吗？",
+    "办公室租金能报销吗？",
+])
+def test_a_question_on_a_topic_no_list_names_is_told_the_notice_does_not_cover_it(matcher, question):
+    analysis = matcher.analyse(question)
+    m = matcher.decide(analysis)
+    assert analysis.topic is None and analysis.oos >= matcher.tuning.oos_max
+    assert m.decision == "abstain" and not m.suggestions, (question, m)
+
+
+@pytest.mark.parametrize("question, ref", [
+    ("我们是个刚成立两年的小团队，创新型是不是啥时候都能报？", "1.1.1"),   # when, not whether
+    ("我们是外资企业，创新型中小企业在哪个平台申报？", "1.1.1"),
+    ("外资企业的年报什么时候截止？", "3"),
+    ("证书是纸质的还是电子的？", "5"),
+    ("附件里应该有各区的奖励标准吧？附件3是不是就是这个？", "att.3"),   # a named attachment wins
+])
+def test_a_kind_of_enterprise_or_an_uncovered_word_does_not_block_a_covered_question(matcher, question, ref):
+    m = matcher.match(question)
+    assert m.entry is not None and m.entry.ref == ref, (question, m)
 
 
 @pytest.mark.parametrize("question, ref", [
