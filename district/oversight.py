@@ -9,6 +9,12 @@ Everything here is computed from the enterprises' profiles with the rules engine
 Isolation: district staff reach only their own district (a request for another is refused and
 audited, whatever parameter carried it); city-wide staff and administrators pick one or see all.
 Every view and export is audited like any other staff action.
+
+Speed: a district's profiles are picked out in SQL, and each one's evaluation is remembered with
+the exact profile text, day and parameters it came from — the result of a pure function, reused
+only while all three are unchanged. The profiles are read again on every call, so a withdrawn
+consent or a deleted profile counts from the next page on; remembered entries of profiles that
+are gone are dropped when their district is next read.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import csv
 import datetime as dt
 import io
 import json
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -70,6 +77,9 @@ class Oversight:
         self.params = params
         self.districts = tuple(districts)
         self.now = now
+        self._lock = threading.Lock()
+        # user id -> (profile text, day, params, its district, the enterprise or None if unreadable)
+        self._memo: dict[int, tuple[str, dt.date, Params, str, Enterprise | None]] = {}
 
     # -- who may see what ---------------------------------------------------------------------
 
@@ -91,18 +101,40 @@ class Oversight:
         return self.now().astimezone(ZONE).date()
 
     def _enterprises(self, districts: tuple[str, ...]) -> list[Enterprise]:
-        wanted, today, params = set(districts), self.today(), self.params()
+        today, params = self.today(), self.params()
+        marks = ",".join("?" * len(districts))
+        # CASE first: json_extract fails the whole query on one malformed row; CASE is evaluated lazily.
+        cursor = self.store.db.execute(
+            "select user_id, data, district from (select user_id, data, case when json_valid(data) "
+            "then json_extract(data, '$.district') end as district from profiles) "
+            f"where district in ({marks}) order by user_id", list(districts))
         out = []
-        for row in self.store.db.query("select user_id, data from profiles order by user_id"):
-            try:
-                data = json.loads(row["data"])
-                if not isinstance(data, dict) or data.get("district") not in wanted:
-                    continue
-                profile = parse_profile(data, today, self.districts)
-            except (ValueError, ProfileError):
-                continue  # an unreadable profile is the enterprise's to fix; it is not counted
-            out.append(Enterprise(row["user_id"], profile, evaluate(profile, today, params)))
+        with self._lock:
+            memo, seen = self._memo, set()
+            for user_id, text, district in cursor:
+                seen.add(user_id)
+                hit = memo.get(user_id)
+                if hit is not None and hit[0] == text and hit[1] == today and hit[2] is params:
+                    enterprise = hit[4]
+                else:
+                    enterprise = self._evaluate(user_id, text, today, params)
+                    memo[user_id] = (text, today, params, district, enterprise)
+                if enterprise is not None:
+                    out.append(enterprise)
+            wanted = set(districts)
+            for user_id in [u for u, hit in memo.items() if hit[3] in wanted and u not in seen]:
+                del memo[user_id]
         return out
+
+    def _evaluate(self, user_id: int, text: str, today: dt.date, params: Params) -> Enterprise | None:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                return None
+            profile = parse_profile(data, today, self.districts)
+        except (ValueError, ProfileError):
+            return None  # an unreadable profile is the enterprise's to fix; it is not counted
+        return Enterprise(user_id, profile, evaluate(profile, today, params))
 
     # -- the overview -------------------------------------------------------------------------
 
@@ -124,13 +156,15 @@ class Oversight:
                         weeks[(when - week0).days // 7][item.kind] += 1
                 if e.result.status == "valid":
                     update[self._update_status(e, today, deadline)] += 1
-            subscribed = self._subscribed({e.user_id for e in enterprises})
+            subscribed = self._subscribed()
+            subscribed_by_tier = Counter(e.result.title or "none" for e in enterprises if e.user_id in subscribed)
             note["detail"] = f"{len(enterprises)} enterprises in {len(districts)} districts"
         return {
             "districts": districts, "today": today, "enterprises": len(enterprises),
             "consenting": sum(e.profile.share_with_district for e in enterprises),
-            "subscribed": subscribed,
+            "subscribed": sum(subscribed_by_tier.values()),
             "by_tier": {t: by_tier.get(t, 0) for t in (*TIERS, "none")},
+            "subscribed_by_tier": {t: subscribed_by_tier.get(t, 0) for t in (*TIERS, "none")},
             "weeks": [{"start": week0 + dt.timedelta(days=7 * w), "kinds": dict(weeks.get(w, {}))}
                       for w in range(HORIZON_DAYS // 7 + 1)],
             "update_deadline": deadline,
@@ -138,11 +172,9 @@ class Oversight:
             "windows": self._windows(districts),
         }
 
-    def _subscribed(self, user_ids: set[int]) -> int:
-        if not user_ids:
-            return 0
-        rows = self.store.db.query("select user_id from subscriptions where active = 1 and blocked = 0")
-        return sum(1 for r in rows if r["user_id"] in user_ids)
+    def _subscribed(self) -> set[int]:
+        """Who receives reminders and announcements now (active, not blocked)."""
+        return {r[0] for r in self.store.db.execute("select user_id from subscriptions where active = 1 and blocked = 0")}
 
     @staticmethod
     def _update_status(e: Enterprise, today: dt.date, deadline: dt.date) -> str:
