@@ -450,11 +450,13 @@ class BroadcastService:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def status(self, broadcast_id: int, actor: int | None = None) -> dict:
+    def status(self, broadcast_id: int, actor: int | None = None, quiet: bool = False) -> dict:
         """Progress: recipients and outbox counts; a sending broadcast with nothing left in flight
-        becomes done. With `actor`, the reach is checked and the look audited."""
+        becomes done. With `actor`, the reach is checked and the look audited (`quiet`: only a
+        refusal is, for a page that refreshes the progress every few seconds)."""
         if actor is not None:
             with self.staff.attempt(actor, "broadcast_status", broadcast_id) as note:
+                note["quiet"] = quiet
                 self._visible(actor, broadcast_id, note)
         bc = self._get(broadcast_id)
         counts = self.outbox.counts(source_prefix=f"bc|{broadcast_id}|")

@@ -532,3 +532,15 @@ def test_an_unknown_broadcast_is_a_clear_error(world):
         world.bc.preview(ADMIN, 999)
     row = world.audit()[-1]
     assert (row["action"], row["allowed"]) == ("broadcast_preview", 0) and "no such broadcast" in row["detail"]
+
+
+def test_a_quiet_status_check_audits_only_a_refusal(world):
+    """The console's progress bar polls every few seconds: a row each time would bury the audit."""
+    bid = world.bc.create(HAIDIAN, "海淀区", [], [], "apply", None, DEADLINE)
+    before = world.staff.audit_log(limit=1)[0]["id"]
+    assert world.bc.status(bid, HAIDIAN, quiet=True)["id"] == bid
+    assert world.staff.audit_log(limit=1)[0]["id"] == before
+    with pytest.raises(NotAllowed):
+        world.bc.status(bid, CHAOYANG, quiet=True)
+    row = world.staff.audit_log(limit=1)[0]
+    assert (row["user_id"], row["action"], row["allowed"]) == (CHAOYANG, "broadcast_status", 0)
