@@ -29,6 +29,8 @@ LINK_MAX_MINUTES = 60
 IDLE = dt.timedelta(minutes=30)
 ABSOLUTE = dt.timedelta(hours=8)
 
+LOGIN_PATH = "/staff/login/"  # the web console's page for a link: /staff/login/<token>
+
 MIGRATIONS = sqlite_utils.Migrations("district.logins")
 
 
@@ -56,6 +58,10 @@ class StaffSession:
     user_id: int
     role: Role
     expires: dt.datetime        # the absolute end
+
+
+def login_url(base_url: str, token: str) -> str:
+    return base_url.rstrip("/") + LOGIN_PATH + token
 
 
 def _hash(token: str) -> str:

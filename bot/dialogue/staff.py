@@ -16,11 +16,13 @@ import html
 import re
 import unicodedata
 from dataclasses import replace
+from typing import Callable
 
 from bot.dialogue.messages import Button, Incoming, Reply
 from bot.dialogue.profile import DateInputError, parse_user_date, rows_of
 from delivery.telegram_html import HtmlError, validate_html
 from district.broadcasts import REFUSE_NOT_STAFF
+from district.logins import LINK_MINUTES
 from district.staff import CITY_WIDE, DEFAULT_INVITE_DAYS, INVITE_MAX_DAYS, StaffError
 from district.templates import BroadcastError, placeholders
 from knowledge.clock import ZONE
@@ -49,9 +51,10 @@ STATES = frozenset({"bc_source", "bc_text", "bc_deadline", "bc_district", "bc_ti
 class StaffFlow:
     STATES = STATES
 
-    def __init__(self, store, staff, broadcasts, kb, clock):
+    def __init__(self, store, staff, broadcasts, kb, clock, console_link: Callable[[int], str] | None = None):
         self.store, self.staff, self.broadcasts, self.kb, self.clock = store, staff, broadcasts, kb, clock
         self.districts = [d.name for d in kb.districts]
+        self.console_link = console_link  # user id -> their one-time login link (audited where it is made)
 
     # -- rights -----------------------------------------------------------------------------
 
@@ -73,6 +76,18 @@ class StaffFlow:
         role = self.staff.role(msg.user_id)
         what = {"admin": "管理员", "staff": f"{role.district}工作人员", "none": "企业用户"}[role.kind]
         return [Reply(f"您的 Telegram 用户 ID：<code>{msg.user_id}</code>（身份：{html.escape(what)}）")]
+
+    def console(self, msg: Incoming) -> list[Reply]:
+        """/console: a link that signs this staff member in to the web console, once, for 10 minutes."""
+        if self.console_link is None:
+            self.staff.audit(msg.user_id, "login_link", msg.user_id, False, "no web console in this channel")
+            return [Reply("工作台暂未开通。")]
+
+        def run():
+            link = html.escape(self.console_link(msg.user_id))
+            return [Reply(f"<b>工作台登录链接</b>（{LINK_MINUTES} 分钟内有效，只能使用一次，请勿转发）：\n"
+                          f"<a href=\"{link}\">{link}</a>\n用电脑浏览器打开，点“登录”即可进入。")]
+        return self._guard(run)
 
     def grant(self, msg: Incoming) -> list[Reply]:
         args = self._args(msg)
