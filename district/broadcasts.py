@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 VALUE_KEYS = ("deadline",)          # what staff fill in; enterprise and district come from the recipient
 STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
+BROADCAST_STATUS_NAMES = {"draft": "草稿", "scheduled": "待发送", "sending": "发送中", "done": "已完成", "cancelled": "已取消"}
 STOP_BUTTON = [[("不再接收区里的通知", "rm:stopann")]]
 SOURCE = "broadcast"
 TEST_SOURCE = "test"

@@ -21,7 +21,7 @@ from typing import Callable
 from bot.dialogue.messages import Button, Incoming, Reply
 from bot.dialogue.profile import DateInputError, parse_user_date, rows_of
 from delivery.telegram_html import HtmlError, validate_html
-from district.broadcasts import REFUSE_NOT_STAFF
+from district.broadcasts import BROADCAST_STATUS_NAMES, REFUSE_NOT_STAFF
 from district.logins import LINK_MINUTES
 from district.staff import CITY_WIDE, DEFAULT_INVITE_DAYS, INVITE_MAX_DAYS, StaffError
 from district.templates import BroadcastError, placeholders
@@ -42,6 +42,32 @@ def parse_when(text: str) -> dt.datetime:
                            int(m.group(5) or 0), tzinfo=ZONE)
     except ValueError:
         raise DateInputError("这个时间不存在。请重新输入，例如：2027-05-01 09:00") from None
+
+
+# -- the checks a draft passes before it is stored, the same in chat and in the web console ------
+
+def check_own_text(broadcasts, text: str) -> None:
+    """Staff's own text: Telegram's HTML, known placeholders, and short enough for the longest
+    recipient. BroadcastError (or HtmlError) with the reason."""
+    validate_html(text)
+    placeholders(text)
+    broadcasts.check_length(text)
+
+
+def parse_deadline(text: str, today: dt.date) -> dt.date:
+    """The {{ deadline }} staff typed or picked; DateInputError when unreadable or past."""
+    deadline = parse_user_date(text)
+    if deadline < today:
+        raise DateInputError("截止日期已经过去了，请重新输入。")
+    return deadline
+
+
+def parse_window(kind: str, start_text: str, end_text: str) -> dict:
+    """A window announced with a broadcast, from its two dates; DateInputError when they do not make one."""
+    start, end = parse_user_date(start_text), parse_user_date(end_text)
+    if end < start or start.year != end.year:
+        raise DateInputError("结束日期不能早于开始日期，且两者须在同一年。")
+    return {"kind": kind, "year": start.year, "start": start.isoformat(), "end": end.isoformat()}
 
 
 STATES = frozenset({"bc_source", "bc_text", "bc_deadline", "bc_district", "bc_tiers", "bc_window",
@@ -212,20 +238,16 @@ class StaffFlow:
         today = self.clock.now().astimezone(ZONE).date()
         if state == "bc_text":
             try:
-                validate_html(text)
-                placeholders(text)
-                self.broadcasts.check_length(text)
+                check_own_text(self.broadcasts, text)
             except (HtmlError, BroadcastError) as exc:
                 return [self._prompt(state, draft, f"正文有问题：{exc.message}")]
             draft["text"] = text
             return self._after_content(msg, draft)
         if state == "bc_deadline":
             try:
-                deadline = parse_user_date(text)
+                deadline = parse_deadline(text, today)
             except DateInputError as exc:
                 return [self._prompt(state, draft, str(exc))]
-            if deadline < today:
-                return [self._prompt(state, draft, "截止日期已经过去了，请重新输入。")]
             draft["deadline"] = deadline.isoformat()
             return self._after_content(msg, draft)
         if state == "bc_window_dates":
@@ -233,13 +255,9 @@ class StaffFlow:
             try:
                 if not m:
                     raise DateInputError("请按“2027-04-25 至 2027-05-25”的格式输入。")
-                start, end = parse_user_date(m.group(1)), parse_user_date(m.group(2))
+                draft["window"] = parse_window(draft.get("window_kind", "giant"), m.group(1), m.group(2))
             except DateInputError as exc:
                 return [self._prompt(state, draft, str(exc))]
-            if end < start or start.year != end.year:
-                return [self._prompt(state, draft, "结束日期不能早于开始日期，且两者须在同一年。")]
-            draft["window"] = {"kind": draft.get("window_kind", "giant"), "year": start.year,
-                               "start": start.isoformat(), "end": end.isoformat()}
             return self._create(msg, draft)
         if state == "bc_when":
             try:
@@ -379,8 +397,7 @@ class StaffFlow:
                     return [Reply("还没有发布过通知。")]
                 bid = max(r["id"] for r in mine)
             st = self.broadcasts.status(bid, msg.user_id)
-            state = {"draft": "草稿", "scheduled": "待发送", "sending": "发送中", "done": "已完成",
-                     "cancelled": "已取消"}.get(st["status"], st["status"])
+            state = BROADCAST_STATUS_NAMES.get(st["status"], st["status"])
             lines = [f"<b>第 {bid} 号通知</b>（{html.escape(st['district'])}）：{state}",
                      f"收件企业 {st['recipients'] or 0} 家；已送达 {st['sent']}，发送中 {st['queued'] + st['sending']}，"
                      f"失败 {st['failed']}，已屏蔽本助手 {st['blocked']}"]
