@@ -301,10 +301,13 @@ class BroadcastService:
         return html_text, len(recipients), sample
 
     def _sample(self, bc: dict) -> tuple[str, list[dict], int | None]:
+        """The message for one real recipient, shown to staff: one that agreed to be seen by its
+        district authority if there is one; otherwise the first, with its name left out."""
         recipients = self.audience(bc["district"], bc["tiers"], bc["plans"])
         if recipients:
-            first = recipients[0]
-            return render(bc["body"], bc["values"], first), recipients, first["user_id"]
+            first = next((r for r in recipients if r["share_with_district"]), recipients[0])
+            shown = first if first["share_with_district"] else {**first, "name": None}
+            return render(bc["body"], bc["values"], shown), recipients, first["user_id"]
         district = None if bc["district"] == CITY_WIDE else bc["district"]
         return render(bc["body"], bc["values"], {"district": district}), recipients, None
 
