@@ -40,6 +40,7 @@ from bot.web.base import (COOKIE, DROP, FRESH, PAYLOAD, RENEW, SID, STATE, TEXT,
                           redirect, session_id)
 from bot.web.base import address as _address, limit as _limit, secure as _secure, state_of as _state
 from bot.web.base import static_url as _static
+from bot.web import console
 from bot.web.chat import WebChat, button_rows
 from bot.web.feed import etag, feed
 from bot.web.html import to_page_html
@@ -119,12 +120,16 @@ def render(request: web.Request, template: str, status: int = 200, **values) -> 
     return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
 
 
-def problem(request: web.Request, status: int, message: str, retry_after: int | None = None) -> web.Response:
+def problem(request: web.Request, status: int, message: str, retry_after: int | None = None,
+            hint: str = "") -> web.Response:
     headers = {"Retry-After": str(retry_after)} if retry_after else None
     if _wants_json(request):
         return web.json_response({"error": message}, status=status, headers=headers, dumps=_dumps)
-    hint = NO_COOKIE_HINT if status == 403 else ""
-    response = render(request, "error.html", status=status, message=message, hint=hint)
+    if request.path.startswith("/staff/"):
+        response = console.page(request, "staff/error.html", status=status, message=message, hint=hint)
+    else:
+        hint = hint or (NO_COOKIE_HINT if status == 403 else "")
+        response = render(request, "error.html", status=status, message=message, hint=hint)
     if headers:
         response.headers.update(headers)
     return response
@@ -140,6 +145,8 @@ async def headers(request: web.Request, handler) -> web.StreamResponse:
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if "v" in request.query \
             else "public, max-age=3600"
     response.headers.setdefault("Cache-Control", "no-store")
+    if request.get(console.DROP_STAFF):
+        response.del_cookie(console.STAFF_COOKIE, path="/staff")
     if request.get(DROP):
         response.del_cookie(COOKIE, path="/")
     elif request.get(FRESH) or request.get(RENEW):
@@ -154,7 +161,7 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except WebError as exc:
-        return problem(request, exc.status, exc.message, exc.retry_after)
+        return problem(request, exc.status, exc.message, exc.retry_after, exc.hint)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -167,8 +174,12 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         return problem(request, 500, TEXT[500])
 
 
-async def _payload(request: web.Request) -> dict:
+async def _payload(request: web.Request, most: int) -> dict:
+    if request.content_length is not None and request.content_length > most:
+        raise WebError(413)
     raw = await request.read()  # aiohttp refuses a body over client_max_size with 413
+    if len(raw) > most:
+        raise WebError(413)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -198,10 +209,18 @@ async def guard(request: web.Request, handler) -> web.StreamResponse:
     if route == "static":
         return await handler(request)
     _limit(state.by_address, _address(request))
-    if request.method == "POST":
+    staff = console.cookie_token(request) if route and route.startswith("staff-") else None
+    if staff is not None and route not in console.POLL_ROUTES:
+        _limit(state.by_session, "staff|" + staff)
+    if request.method == "POST" and console.signed_in_post(route):
+        payload = await _payload(request, console.body_limit(route, state.web.max_body_bytes))
+        if not console.csrf_ok(state.signer, staff, payload.get("csrf")):
+            raise WebError(403)
+        request[PAYLOAD] = payload
+    elif request.method == "POST":
         sid = session_id(request)
         _limit(state.by_session, sid)
-        payload = await _payload(request)
+        payload = await _payload(request, state.web.max_body_bytes)
         token = request.headers.get("X-CSRF-Token")
         if token is None and not _wants_json(request):
             token = payload.get("csrf")
@@ -565,7 +584,8 @@ def make_app(services, *, secret: bytes | None = None, workers: int = 4,
                      ThreadPoolExecutor(max_workers=workers, thread_name_prefix="web"),
                      RateLimiter(cfg.session_burst, cfg.session_rate, rate_clock),
                      RateLimiter(cfg.address_burst, cfg.address_rate, rate_clock), welcome)
-    app = web.Application(middlewares=[headers, errors, guard], client_max_size=cfg.max_body_bytes)
+    app = web.Application(middlewares=[headers, errors, guard],
+                          client_max_size=console.body_limit("staff-compose-create", cfg.max_body_bytes))
     app[STATE] = state
     r = app.router
     r.add_get("/", chat_page, name="chat")
@@ -585,6 +605,7 @@ def make_app(services, *, secret: bytes | None = None, workers: int = 4,
     r.add_get(r"/continue/{token:[A-Za-z0-9_-]{20,100}}", continue_page, name="transfer-page")
     r.add_post(r"/continue/{token:[A-Za-z0-9_-]{20,100}}", continue_confirm, name="transfer-confirm")
     r.add_get(r"/files/{id:\d{1,18}}/{name}", download, name="file")
+    console.add_routes(app)
     r.add_static("/static/", HERE / "static", name="static", append_version=True)
     app.cleanup_ctx.append(_housekeeping)
     return app

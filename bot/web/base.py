@@ -32,9 +32,10 @@ TEXT = {
 class WebError(Exception):
     """A request the page answers with a Chinese message and a status, instead of the handler's result."""
 
-    def __init__(self, status: int, message: str | None = None, retry_after: int | None = None):
+    def __init__(self, status: int, message: str | None = None, retry_after: int | None = None, hint: str = ""):
         super().__init__(message or TEXT.get(status, TEXT[400]))
         self.status, self.message, self.retry_after = status, message or TEXT.get(status, TEXT[400]), retry_after
+        self.hint = hint  # a second sentence: what to do about it
 
 
 @dataclass
