@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 from district.staff import NotAllowed, StaffError, StaffService
 from knowledge.clock import ZONE
 from knowledge.profile import Profile, ProfileError, parse_profile
-from knowledge.rules import Item, Params, Result, evaluate
+from knowledge.rules import Item, Params, Result, evaluate, standing_of
 from knowledge.wording import CITY_WIDE, TIER_NAMES, TIERS, kind_name
 
 # The items that are something to do by a date (the rest are statuses and permissions).
@@ -67,6 +67,7 @@ class Enterprise:
     user_id: int
     profile: Profile
     result: Result
+    updates_from: int | None   # the first year whose update its current title requires (ref 3)
 
 
 class Oversight:
@@ -134,7 +135,10 @@ class Oversight:
             profile = parse_profile(data, today, self.districts)
         except (ValueError, ProfileError):
             return None  # an unreadable profile is the enterprise's to fix; it is not counted
-        return Enterprise(user_id, profile, evaluate(profile, today, params))
+        standing = standing_of(profile, today, params)
+        # As the rules count missed updates: from the year after the validity period began.
+        updates_from = standing.terms[standing.top].start.year + 1 if standing.top is not None else None
+        return Enterprise(user_id, profile, evaluate(profile, today, params), updates_from)
 
     # -- the overview -------------------------------------------------------------------------
 
@@ -154,7 +158,7 @@ class Oversight:
                     when = item.due or item.start
                     if item.kind in OBLIGATIONS and when and today <= when <= horizon:
                         weeks[(when - week0).days // 7][item.kind] += 1
-                if e.result.status == "valid":
+                if e.result.status == "valid" and e.updates_from is not None and e.updates_from <= today.year:
                     update[self._update_status(e, today, deadline)] += 1
             subscribed = self._subscribed()
             subscribed_by_tier = Counter(e.result.title or "none" for e in enterprises if e.user_id in subscribed)
@@ -178,7 +182,8 @@ class Oversight:
 
     @staticmethod
     def _update_status(e: Enterprise, today: dt.date, deadline: dt.date) -> str:
-        """This year's update (ref 3): done when recorded; else pending until its deadline, then overdue."""
+        """This year's update (ref 3), for a title that requires it this year: done when recorded;
+        else pending until its deadline, then overdue."""
         if today.year in e.profile.updates:
             return "done"
         return "pending" if today <= deadline else "overdue"

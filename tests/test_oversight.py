@@ -152,3 +152,11 @@ def test_an_unreadable_profile_is_skipped_not_fatal(services):
     services.store.db.execute("insert into profiles (user_id, data, updated) values (?, ?, ?)",
                               [998, '{"district": "海淀区", "titles": "nonsense"}', "2026-05-20"])
     assert services.oversight.overview(HAIDIAN)["enterprises"] == 4
+
+
+def test_a_title_from_this_year_owes_its_first_update_next_year_and_is_not_counted_as_behind(services):
+    """As the rules engine counts missed updates (ref 3): from the year after the period began."""
+    before = services.oversight.overview(HAIDIAN)["update"]
+    services.store.put_profile(106, {"district": "海淀区", "titles": title("innovative", "2026-03-01")})
+    view = services.oversight.overview(HAIDIAN)
+    assert view["enterprises"] == 5 and view["update"] == before

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 760, 300
+WIDTH, HEIGHT = 960, 280
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 20, 40
 
 
@@ -83,7 +83,7 @@ def share_bar(uid: str, title: str, desc: str, parts: list[tuple[str, str, int]]
     """One bar split into (label, css class, count) parts, each as wide as its share."""
     total = sum(count for _, _, count in parts)
     width, height = 600, 28
-    out = [f'<svg class="bar" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
+    out = [f'<svg class="share-bar" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
            f'aria-labelledby="{uid}-t {uid}-d" xmlns="http://www.w3.org/2000/svg">',
            f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(desc)}</desc>']
     if not total:

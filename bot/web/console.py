@@ -236,8 +236,8 @@ def chart_of(view: dict) -> dict:
     desc = (f"自 {view['today'].isoformat()} 起 {len(weeks)} 周共 {total} 项；"
             + "；".join(f"{s.label} {sum(s.values)} 项" for s in series) if total else f"未来 {HORIZON_DAYS} 天没有到期事项。")
     svg = stacked_columns("weeks", title, desc, labels, series, tips, "项", "未来 90 天没有到期事项")
-    rows = [{"week": tips[i], "counts": [s.values[i] for s in series], "total": sum(s.values[i] for s in series)}
-            for i in range(len(weeks))]
+    rows = [{"week": f"{_week_label(w['start'])}起", "counts": [s.values[i] for s in series],
+             "total": sum(s.values[i] for s in series)} for i, w in enumerate(weeks)]
     return {"svg": svg, "title": title, "series": series, "rows": rows, "total": total}
 
 
