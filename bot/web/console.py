@@ -304,8 +304,9 @@ async def obligations(request: web.Request) -> web.Response:
     who = await member(request)
     filters, errors, raw = _filters(request)
     services = _services(request)
+    scope = raw["district"] or (CITY_WIDE if who.role.city_wide else who.role.district)
     values = dict(current="obligations", raw=raw, kinds=[(k, kind_name(k)) for k in OBLIGATIONS],
-                  tiers=list(TIER_LABELS.items()), statuses=list(STATUS_WORDS.items()),
+                  tiers=list(TIER_LABELS.items()), statuses=list(STATUS_WORDS.items()), scope=scope,
                   sorts=list(SORT_LABELS.items()), districts=services.oversight.districts, city_wide=who.role.city_wide)
     if errors:
         return page(request, "staff/obligations.html", status=400, errors=errors, rows=[], **values)
@@ -324,9 +325,8 @@ async def obligations(request: web.Request) -> web.Response:
         order = "asc" if active and filters["descending"] else ("desc" if active else "asc")
         headers.append({"key": key, "label": label, "href": "?" + _query(raw, sort=key, order=order),
                         "sort": ("descending" if filters["descending"] else "ascending") if active else None})
-    scope = raw["district"] or (CITY_WIDE if who.role.city_wide else who.role.district)
     return page(request, "staff/obligations.html", rows=table, total=len(rows), hidden=hidden, page_number=number,
-                pages=pages, headers=headers, scope=scope,
+                pages=pages, headers=headers,
                 prev_href="?" + _query(raw, page=number - 1) if number > 1 else "",
                 next_href="?" + _query(raw, page=number + 1) if number < pages else "",
                 csv_href="/staff/obligations.csv" + ("?" + _query(raw) if _query(raw) else ""), **values)
