@@ -694,3 +694,37 @@ def test_console_is_listed_in_help_for_staff_only(site):
     def help_for(user):
         return "".join(r.html for r in site.services.dialogue.handle(Incoming(user, user, "/help")))
     assert "/console" in help_for(HAIDIAN_OFFICER) and "/console" not in help_for(501)
+
+
+async def test_the_login_link_command_prints_a_url_whose_link_signs_in_once(tmp_path):
+    from tests.test_cli import run
+
+    env = {"BOT_DB": str(tmp_path / "web.db")}
+    assert run("staff", "grant", str(HAIDIAN_OFFICER), "海淀区", env=env).returncode == 0
+    p = run("staff", "login-link", str(HAIDIAN_OFFICER), env=env)
+    assert p.returncode == 0, p.stderr
+    assert re.fullmatch(r"http://127\.0\.0\.1:8080/staff/login/[A-Za-z0-9_-]{43}\n", p.stdout)
+    p = run("staff", "login-link", str(HAIDIAN_OFFICER), "--minutes", "5", "--base-url", "https://zhushou.example.cn/",
+            env=env)
+    assert p.returncode == 0 and p.stdout.startswith("https://zhushou.example.cn/staff/login/")
+    token = p.stdout.strip().rsplit("/", 1)[1]
+    for args, words in ((["777"], "不是工作人员"), ([str(HAIDIAN_OFFICER), "--minutes", "61"], "有效分钟数"),
+                        ([str(HAIDIAN_OFFICER), "--base-url", "ftp://x"], "--base-url")):
+        bad = run("staff", "login-link", *args, env=env)
+        assert bad.returncode == 2 and words in bad.stderr and "Traceback" not in bad.stderr
+    s = await Site(tmp_path).start()  # the server, on the same database
+    try:
+        v = s.visitor()
+        r, _ = await v.open(f"/staff/login/{token}")
+        assert r.status == 200
+        assert (await v.form(f"/staff/login/{token}")).status == 303 and staff_cookie(v)
+        w = s.visitor()
+        await w.open("/")
+        r, page = await w.open(f"/staff/login/{token}")
+        assert r.status == 410 and "已经用过" in page
+        assert (await w.form(f"/staff/login/{token}")).status == 410 and not staff_cookie(w)
+        five = dt.timedelta(minutes=5)
+        row = s.store.db.execute("select created, expires from staff_login_links order by rowid desc").fetchone()
+        assert dt.datetime.fromisoformat(row[1]) - dt.datetime.fromisoformat(row[0]) == five
+    finally:
+        await s.stop()
