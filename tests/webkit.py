@@ -141,9 +141,9 @@ async def fill_profile(v: Visitor, district: str = "海淀区", since: str = "20
 
 
 class Served:
-    """`python -m bot web --port 0` in its own process on a scratch database: the real thing."""
+    """`python -m bot web --port 0 [args]` in its own process on a scratch database: the real thing."""
 
-    def __init__(self, db, **env: str):
+    def __init__(self, db, *args: str, **env: str):
         import os
         import subprocess
         import sys
@@ -151,7 +151,7 @@ class Served:
 
         root = Path(__file__).resolve().parent.parent
         environ = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "WEB_PUBLIC_URL")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", "0"], cwd=root,
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", "0", *args], cwd=root,
                                      env={**environ, "BOT_DB": str(db), **env},
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
