@@ -20,6 +20,7 @@ are gone are dropped when their district is next read.
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 import io
 import json
@@ -30,8 +31,8 @@ from typing import Callable, Iterable
 
 from district.staff import NotAllowed, StaffError, StaffService
 from knowledge.clock import ZONE
-from knowledge.profile import Profile, ProfileError, parse_profile
-from knowledge.rules import Item, Params, Result, evaluate, standing_of
+from knowledge.profile import ProfileError, parse_profile
+from knowledge.rules import Params, evaluate, standing_of
 from knowledge.wording import CITY_WIDE, TIER_NAMES, TIERS, kind_name
 
 # The items that are something to do by a date (the rest are statuses and permissions).
@@ -62,12 +63,29 @@ class Row:
                 "status_name": STATUS_WORDS[self.status], "ref": self.ref}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    kind: str
+    when: dt.date | None       # the due date, or the day a window opens
+    due: dt.date | None
+    ref: str
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Enterprise:
+    """What the console uses of one enterprise's profile and evaluation, and nothing more: one is
+    remembered for every enterprise of every district viewed, 20,000 for the whole city."""
+
     user_id: int
-    profile: Profile
-    result: Result
+    name: str | None
+    district: str
+    shares: bool               # share_with_district: it may be named
+    title: str | None          # the highest valid title
+    status: str                # the rules engine's: valid, expired, cancelled, none
+    updates: frozenset[int]
     updates_from: int | None   # the first year whose update its current title requires (ref 3)
+    obligations: tuple[Obligation, ...]
 
 
 class Oversight:
@@ -79,8 +97,8 @@ class Oversight:
         self.districts = tuple(districts)
         self.now = now
         self._lock = threading.Lock()
-        # user id -> (profile text, day, params, its district, the enterprise or None if unreadable)
-        self._memo: dict[int, tuple[str, dt.date, Params, str, Enterprise | None]] = {}
+        # user id -> (digest of the profile text, day, params, its district, the enterprise or None)
+        self._memo: dict[int, tuple[bytes, dt.date, Params, str, Enterprise | None]] = {}
 
     # -- who may see what ---------------------------------------------------------------------
 
@@ -115,11 +133,12 @@ class Oversight:
             for user_id, text, district in cursor:
                 seen.add(user_id)
                 hit = memo.get(user_id)
-                if hit is not None and hit[0] == text and hit[1] == today and hit[2] is params:
+                digest = hashlib.blake2b(text.encode(), digest_size=16).digest()  # not the text: memory
+                if hit is not None and hit[0] == digest and hit[1] == today and hit[2] is params:
                     enterprise = hit[4]
                 else:
                     enterprise = self._evaluate(user_id, text, today, params)
-                    memo[user_id] = (text, today, params, district, enterprise)
+                    memo[user_id] = (digest, today, params, district, enterprise)
                 if enterprise is not None:
                     out.append(enterprise)
             wanted = set(districts)
@@ -138,7 +157,13 @@ class Oversight:
         standing = standing_of(profile, today, params)
         # As the rules count missed updates: from the year after the validity period began.
         updates_from = standing.terms[standing.top].start.year + 1 if standing.top is not None else None
-        return Enterprise(user_id, profile, evaluate(profile, today, params), updates_from)
+        result = evaluate(profile, today, params)
+        obligations = tuple(
+            Obligation(item.kind, item.due or item.start, item.due, item.ref,
+                       bool(item.detail("overdue")) or (item.due is not None and item.due < today))
+            for item in result.items if item.kind in OBLIGATIONS)
+        return Enterprise(user_id, profile.name, profile.district, profile.share_with_district, result.title,
+                          result.status, frozenset(profile.updates), updates_from, obligations)
 
     # -- the overview -------------------------------------------------------------------------
 
@@ -150,22 +175,21 @@ class Oversight:
             deadline, _ = self.params().update_deadline(today.year, today)
             horizon = today + dt.timedelta(days=HORIZON_DAYS)
             week0 = today - dt.timedelta(days=today.weekday())
-            by_tier = Counter(e.result.title or "none" for e in enterprises)
+            by_tier = Counter(e.title or "none" for e in enterprises)
             weeks: dict[int, Counter] = defaultdict(Counter)
             update = Counter()
             for e in enterprises:
-                for item in e.result.items:
-                    when = item.due or item.start
-                    if item.kind in OBLIGATIONS and when and today <= when <= horizon:
-                        weeks[(when - week0).days // 7][item.kind] += 1
-                if e.result.status == "valid" and e.updates_from is not None and e.updates_from <= today.year:
+                for o in e.obligations:
+                    if o.when and today <= o.when <= horizon:
+                        weeks[(o.when - week0).days // 7][o.kind] += 1
+                if e.status == "valid" and e.updates_from is not None and e.updates_from <= today.year:
                     update[self._update_status(e, today, deadline)] += 1
             subscribed = self._subscribed()
-            subscribed_by_tier = Counter(e.result.title or "none" for e in enterprises if e.user_id in subscribed)
+            subscribed_by_tier = Counter(e.title or "none" for e in enterprises if e.user_id in subscribed)
             note["detail"] = f"{len(enterprises)} enterprises in {len(districts)} districts"
         return {
             "districts": districts, "today": today, "enterprises": len(enterprises),
-            "consenting": sum(e.profile.share_with_district for e in enterprises),
+            "consenting": sum(e.shares for e in enterprises),
             "subscribed": sum(subscribed_by_tier.values()),
             "by_tier": {t: by_tier.get(t, 0) for t in (*TIERS, "none")},
             "subscribed_by_tier": {t: subscribed_by_tier.get(t, 0) for t in (*TIERS, "none")},
@@ -184,7 +208,7 @@ class Oversight:
     def _update_status(e: Enterprise, today: dt.date, deadline: dt.date) -> str:
         """This year's update (ref 3), for a title that requires it this year: done when recorded;
         else pending until its deadline, then overdue."""
-        if today.year in e.profile.updates:
+        if today.year in e.updates:
             return "done"
         return "pending" if today <= deadline else "overdue"
 
@@ -208,7 +232,7 @@ class Oversight:
                     raise StaffError(f"未知的{what}。")
             enterprises = self._enterprises(districts)
             today = self.today()
-            rows = [row for e in enterprises if e.profile.share_with_district for row in self._rows_of(e, today)]
+            rows = [row for e in enterprises if e.shares for row in self._rows_of(e, today)]
             rows = [r for r in rows if (kind is None or r.kind == kind)
                     and (tier is None or (r.tier or "none") == tier) and (status is None or r.status == status)
                     and (due_from is None or (r.due is not None and r.due >= due_from))
@@ -217,23 +241,18 @@ class Oversight:
                    "district": lambda r: (r.district, r.due or dt.date.max), "kind": lambda r: (r.kind, r.due or dt.date.max),
                    "status": lambda r: (r.status, r.due or dt.date.max)}[sort]
             rows.sort(key=key, reverse=descending)
-            hidden = sum(not e.profile.share_with_district for e in enterprises)
+            hidden = sum(not e.shares for e in enterprises)
             note["detail"] = f"{len(rows)} rows; {hidden} enterprises not consenting"
         return rows, hidden
 
     def _rows_of(self, e: Enterprise, today: dt.date) -> list[Row]:
-        name = e.profile.name or "（未填企业名称）"
+        name = e.name or "（未填企业名称）"
         out = []
-        if e.result.status == "valid" and today.year in e.profile.updates:
+        if e.status == "valid" and today.year in e.updates:
             deadline, _ = self.params().update_deadline(today.year, today)
-            out.append(Row(name, e.profile.district, e.result.title, "annual_update", deadline, "done", "3"))
-        for item in e.result.items:
-            if item.kind not in OBLIGATIONS:
-                continue
-            when = item.due or item.start
-            overdue = bool(item.detail("overdue")) or (item.due is not None and item.due < today)
-            out.append(Row(name, e.profile.district, e.result.title, item.kind, when,
-                           "overdue" if overdue else "pending", item.ref))
+            out.append(Row(name, e.district, e.title, "annual_update", deadline, "done", "3"))
+        out += [Row(name, e.district, e.title, o.kind, o.when, "overdue" if o.overdue else "pending", o.ref)
+                for o in e.obligations]
         return out
 
     def csv(self, actor: int, **filters) -> bytes:
