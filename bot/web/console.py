@@ -159,6 +159,11 @@ async def ask(request: web.Request, fn: Callable, *args, **kwargs) -> Any:
         raise WebError(403, exc.message) from None
 
 
+def _pairs(names) -> list[tuple[str, str]]:
+    """Options of a <select> whose values are what they say."""
+    return [(name, name) for name in names]
+
+
 def _services(request: web.Request):
     return state_of(request).services
 
@@ -307,7 +312,8 @@ async def obligations(request: web.Request) -> web.Response:
     scope = raw["district"] or (CITY_WIDE if who.role.city_wide else who.role.district)
     values = dict(current="obligations", raw=raw, kinds=[(k, kind_name(k)) for k in OBLIGATIONS],
                   tiers=list(TIER_LABELS.items()), statuses=list(STATUS_WORDS.items()), scope=scope,
-                  sorts=list(SORT_LABELS.items()), districts=services.oversight.districts, city_wide=who.role.city_wide)
+                  sorts=list(SORT_LABELS.items()), district_options=_pairs(services.oversight.districts),
+                  city_wide=who.role.city_wide)
     if errors:
         return page(request, "staff/obligations.html", status=400, errors=errors, rows=[], **values)
     try:
@@ -496,7 +502,7 @@ def _compose_values(request: web.Request, who: StaffSession, form: dict) -> dict
     if who.role.city_wide:
         windows.append(("giant", "同时公布国家专精特新“小巨人”申报时间（全市）"))
     return dict(current="broadcasts", form=defaultdict(str, form), templates=list(services.broadcasts.templates.values()),
-                districts=services.oversight.districts, city_wide=who.role.city_wide,
+                district_options=_pairs(services.oversight.districts), city_wide=who.role.city_wide,
                 own_district=who.role.district, tiers=list(TIER_NAMES.items()), windows=windows,
                 today=services.clock.now().astimezone(ZONE).date().isoformat())
 
@@ -606,7 +612,8 @@ async def _team(request: web.Request, status: int = 200, errors=(), notice: str 
     members = await ask(request, services.staff.list_staff, who.user_id, True)
     notice = notice or DONE_NOTICES.get(request.query.get("done", ""), "")
     return page(request, "staff/team.html", status=status, current="team", members=members, errors=list(errors),
-                notice=notice, code=code, form=defaultdict(str, form or {}), districts=(*services.oversight.districts, CITY_WIDE),
+                notice=notice, code=code, form=defaultdict(str, form or {}),
+                district_options=_pairs((*services.oversight.districts, CITY_WIDE)),
                 default_days=DEFAULT_INVITE_DAYS, max_days=INVITE_MAX_DAYS)
 
 
