@@ -61,3 +61,14 @@ def test_a_changed_event_re_plans_everyone_but_does_not_tell_twice(world):
     again = services.followups.process(clock.now())
     assert again["followups"] == 1 and again["users"] == 2
     assert len(notices(store)) == 1
+
+
+def test_deadlines_say_which_notice_a_date_comes_from(world):
+    clock, store, services = world
+    from bot.dialogue.messages import Incoming
+
+    [reply] = services.dialogue.handle(Incoming(11, 11, "/deadlines"))
+    assert "日期依据：《（测试用虚构文本）关于组织开展2026年度国家专精特新“小巨人”企业申报及到期复核工作的通知》" \
+           "（2026年4月10日发布）" in reply.html
+    [other] = services.dialogue.handle(Incoming(12, 12, "/deadlines"))
+    assert "日期依据" not in other.html  # its dates are the notice's own

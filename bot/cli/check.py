@@ -25,6 +25,7 @@ from knowledge.ics import to_ics
 from knowledge.loader import KnowledgeBase, citation
 from knowledge.profile import TIER_NAMES, ProfileError, load_profile_file
 from knowledge.rules import Result, evaluate, result_to_dict
+from knowledge.rules.items import source_note
 from knowledge.text import quote
 from knowledge.wording import NO_TITLE, STATUS_NAMES, cn
 
@@ -85,6 +86,8 @@ def format_summary(result: Result, name: str | None, district: str, kb: Knowledg
             mark = "（估算）" if item.estimate else ""
             lines.append(f"{n}. 【{_when(item.start, item.due)}{mark}】{item.text}")
             lines.append(f"   {citation(item.ref, kb)}")
+            if note := source_note(item, kb.notice.id):
+                lines.append(f"   {note}")
             lines.append(f"   原因：{item.why}")
     return "\n".join(lines)
 

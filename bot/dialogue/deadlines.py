@@ -9,6 +9,7 @@ from bot.dialogue.messages import Button, Document, Incoming, Reply
 from knowledge.ics import to_ics
 from knowledge.profile import TIER_NAMES, ProfileError, parse_profile
 from knowledge.rules import evaluate
+from knowledge.rules.items import source_note
 from knowledge.wording import STATUS_NAMES, kind_name
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Deadlines:
                 # An undated item (a status, a permission) is headed by what it is, not by a dash.
                 when = (item.due or item.start).isoformat() if (item.due or item.start) else kind_name(item.kind)
             items.append({"when": when, "text": item.text, "ref": item.ref, "why": item.why,
+                          "source": source_note(item, self.d.kb.notice.id),
                           "estimate": item.estimate})
         body = self.d.render("deadlines.html", today=self.d.today().isoformat(),
                              title=TIER_NAMES.get(result.title) if result.title else None,

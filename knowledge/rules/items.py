@@ -60,3 +60,11 @@ def announced(source: Source) -> str:
 
 def years_text(years: tuple[int, ...] | list[int]) -> str:
     return "、".join(f"{y}年" for y in years)
+
+
+def source_note(item: Item, notice_id: str) -> str | None:
+    """“日期依据：《…》（…发布）” when an item's dates come from a later announcement (a follow-up
+    notice, a district's broadcast, config.toml) rather than the notice itself; else None."""
+    if item.source is None or item.source.id == notice_id:
+        return None
+    return f"日期依据：{announced(item.source)}"
