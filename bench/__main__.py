@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SUITES = ("bench.bench_qa", "bench.bench_rules", "bench.bench_bot", "bench.bench_web", "bench.bench_outbox",
-          "bench.bench_reminders", "bench.bench_hardening")
+SUITES = ("bench.bench_qa", "bench.bench_rules", "bench.bench_bot", "bench.bench_web", "bench.bench_console",
+          "bench.bench_outbox", "bench.bench_reminders", "bench.bench_hardening")
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ from delivery.outbox import Outbox
 from district import broadcasts as broadcasts_module, logins as logins_module, staff as staff_module
 from district import windows as windows_module
 from district.broadcasts import BroadcastService
-from district.logins import StaffLogins
+from district.logins import StaffLogins, login_url
 from district.oversight import Oversight
 from district.staff import StaffService
 from district.windows import AnnouncedWindows
@@ -91,7 +91,7 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
     elif store is not None:
         store.migrate(*SCHEMAS)
     reminders = subscriptions = outbox = staff = broadcasts = windows = logins = followups = oversight = None
-    web = calendar_url = None
+    web = calendar_url = console_link = None
     if store is not None:
         web = WebStore(store, config.web.session_days)
         if config.web.public_url:
@@ -117,9 +117,15 @@ def build(config: Config, channel: str = "telegram", store: Store | None = None,
 
         broadcasts = BroadcastService(store, staff, outbox, clock.now, subscriptions, windows, on_window=on_window)
         logins = StaffLogins(store, staff, clock.now)
+
+        def console_link(user_id: int) -> str:
+            """/console: a staff member's own one-time link to the web console."""
+            return login_url(config.web.base_url, logins.create_link(user_id, user_id))
+
         followups = FollowUpNotices(store, kb, reminders, outbox, make_followup_renderer(kb))
         oversight = Oversight(store, staff, windows, districts, clock.now)
     dialogue = Dialogue(kb, matcher, channel=channel, store=store, clock=clock, params=windows or params,
-                        reminders=reminders, staff=staff, broadcasts=broadcasts, calendar_url=calendar_url)
+                        reminders=reminders, staff=staff, broadcasts=broadcasts, calendar_url=calendar_url,
+                        console_link=console_link)
     return Services(config, kb, matcher, dialogue, store, clock, params, reminders, subscriptions, outbox, staff,
                     broadcasts, windows, logins, followups, oversight, web)

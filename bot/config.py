@@ -25,6 +25,9 @@ DEFAULT_CONFIG = ROOT / "config.toml"
 DEFAULT_DB_PATH = "data/bot.db"  # relative to the working directory; the only path that may create its folder
 
 
+PUBLIC_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")  # scheme://host[:port][/prefix]
+
+
 class ConfigError(Exception):
     """config.toml is missing, malformed, or holds a key of the wrong type; the message names it,
     and `key` (section.key[index]) when a setting is at fault."""
@@ -144,6 +147,15 @@ class Web:
     max_text_chars: int
     max_body_bytes: int
 
+    @property
+    def base_url(self) -> str:
+        """Where people reach the site, for links made outside a request (the staff console's
+        login links): `public_url`, else the address the server binds."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
 
 @dataclass(frozen=True)
 class Config:
@@ -194,7 +206,7 @@ def _giant_windows(raw: Mapping[str, Any]) -> dict[int, tuple[dt.date, dt.date]]
 
 def _web(v: Mapping[tuple[str, str], Any]) -> Web:
     public_url = v["web", "public_url"].strip().rstrip("/")
-    if public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public_url):
+    if public_url and not PUBLIC_URL.fullmatch(public_url):
         raise ConfigError("配置项 [web] public_url 应是 https://域名 这样的地址（也可留空）")
     proxies = v["web", "trusted_proxies"]
     if not all(isinstance(a, str) and a for a in proxies):

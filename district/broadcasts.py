@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 VALUE_KEYS = ("deadline",)          # what staff fill in; enterprise and district come from the recipient
 STATUSES = ("draft", "scheduled", "sending", "done", "cancelled")
+BROADCAST_STATUS_NAMES = {"draft": "草稿", "scheduled": "待发送", "sending": "发送中", "done": "已完成", "cancelled": "已取消"}
 STOP_BUTTON = [[("不再接收区里的通知", "rm:stopann")]]
 SOURCE = "broadcast"
 TEST_SOURCE = "test"
@@ -300,10 +301,13 @@ class BroadcastService:
         return html_text, len(recipients), sample
 
     def _sample(self, bc: dict) -> tuple[str, list[dict], int | None]:
+        """The message for one real recipient, shown to staff: one that agreed to be seen by its
+        district authority if there is one; otherwise the first, with its name left out."""
         recipients = self.audience(bc["district"], bc["tiers"], bc["plans"])
         if recipients:
-            first = recipients[0]
-            return render(bc["body"], bc["values"], first), recipients, first["user_id"]
+            first = next((r for r in recipients if r["share_with_district"]), recipients[0])
+            shown = first if first["share_with_district"] else {**first, "name": None}
+            return render(bc["body"], bc["values"], shown), recipients, first["user_id"]
         district = None if bc["district"] == CITY_WIDE else bc["district"]
         return render(bc["body"], bc["values"], {"district": district}), recipients, None
 
@@ -450,11 +454,13 @@ class BroadcastService:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def status(self, broadcast_id: int, actor: int | None = None) -> dict:
+    def status(self, broadcast_id: int, actor: int | None = None, quiet: bool = False) -> dict:
         """Progress: recipients and outbox counts; a sending broadcast with nothing left in flight
-        becomes done. With `actor`, the reach is checked and the look audited."""
+        becomes done. With `actor`, the reach is checked and the look audited (`quiet`: only a
+        refusal is, for a page that refreshes the progress every few seconds)."""
         if actor is not None:
             with self.staff.attempt(actor, "broadcast_status", broadcast_id) as note:
+                note["quiet"] = quiet
                 self._visible(actor, broadcast_id, note)
         bc = self._get(broadcast_id)
         counts = self.outbox.counts(source_prefix=f"bc|{broadcast_id}|")

@@ -29,6 +29,8 @@ LINK_MAX_MINUTES = 60
 IDLE = dt.timedelta(minutes=30)
 ABSOLUTE = dt.timedelta(hours=8)
 
+LOGIN_PATH = "/staff/login/"  # the web console's page for a link: /staff/login/<token>
+
 MIGRATIONS = sqlite_utils.Migrations("district.logins")
 
 
@@ -58,6 +60,10 @@ class StaffSession:
     expires: dt.datetime        # the absolute end
 
 
+def login_url(base_url: str, token: str) -> str:
+    return base_url.rstrip("/") + LOGIN_PATH + token
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -67,12 +73,17 @@ class StaffLogins:
         self.store = store
         self.staff = staff
         self.now = now
+        # Rights are read on every request anyway; ending the sessions as well means a member
+        # revoked and granted again starts over with a new link instead of an old browser.
+        staff.on_revoke.append(self.end_all)
 
     def create_link(self, actor: int, user_id: int, minutes: int = LINK_MINUTES) -> str:
         """A single-use login token for `user_id`: staff ask for their own, administrators for anyone's."""
         with self.staff.attempt(actor, "login_link", user_id) as note:
             if actor != user_id and actor not in self.staff.admins:
                 raise StaffError("抱歉，只有管理员可以为其他工作人员生成登录链接。")
+            if actor == user_id and not self.staff.role(user_id).is_staff:
+                raise StaffError("抱歉，只有经授权的区级中小企业主管部门工作人员可以登录工作台。如需开通，请联系管理员。")
             if not self.staff.role(user_id).is_staff:
                 raise StaffError(f"用户 {user_id} 不是工作人员，不能登录工作台。")
             if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= LINK_MAX_MINUTES:
@@ -85,24 +96,41 @@ class StaffLogins:
             note["detail"] = f"valid {minutes} min"
         return token
 
+    def _link(self, key: str) -> dict | None:
+        rows = list(self.store.db.query("select * from staff_login_links where token_hash = ?", [key]))
+        return rows[0] if rows else None
+
+    def _problem(self, row: dict | None, now: dt.datetime) -> str | None:
+        if row is None:
+            return "登录链接无效。请向本助手发送 /console 获取新的链接。"
+        if row["used_at"]:
+            return "这个登录链接已经用过了，每个链接只能使用一次。请发送 /console 获取新的链接。"
+        if now >= dt.datetime.fromisoformat(row["expires"]):
+            return "这个登录链接已过期（10 分钟内有效）。请发送 /console 获取新的链接。"
+        if not self.staff.role(row["user_id"]).is_staff:
+            return "您已没有工作人员权限，无法登录工作台。"
+        return None
+
+    def check(self, token: str) -> None:
+        """LoginError when the link cannot sign in; nothing is spent (the page asks first, so that a
+        link preview fetching it cannot use it up). A bad link is audited as a failed login."""
+        key = _hash(token or "")
+        row = self._link(key)
+        problem = self._problem(row, self.now())
+        if problem is not None:
+            self.staff.audit(row["user_id"] if row is not None else 0, "login", "console", False,
+                             "link opened: " + problem[:40])
+            raise LoginError(problem)
+
     def redeem(self, token: str) -> tuple[str, StaffSession]:
         """Spend a link: (session token, session). LoginError for an unknown, used or expired
         link, or a member who is no longer staff; audited either way."""
         key = _hash(token or "")
         now = self.now()
         with self.store.transaction():
-            rows = list(self.store.db.query("select * from staff_login_links where token_hash = ?", [key]))
-            row = rows[0] if rows else None
-            problem = None
-            if row is None:
-                problem = "登录链接无效。请向本助手发送 /console 获取新的链接。"
-            elif row["used_at"]:
-                problem = "这个登录链接已经用过了，每个链接只能使用一次。请发送 /console 获取新的链接。"
-            elif now >= dt.datetime.fromisoformat(row["expires"]):
-                problem = "这个登录链接已过期（10 分钟内有效）。请发送 /console 获取新的链接。"
-            elif not self.staff.role(row["user_id"]).is_staff:
-                problem = "您已没有工作人员权限，无法登录工作台。"
-            if row is not None and problem is None:
+            row = self._link(key)
+            problem = self._problem(row, now)
+            if problem is None:
                 self.store.db["staff_login_links"].update(key, {"used_at": stamp(now)})
         who = row["user_id"] if row is not None else 0
         if problem is not None:
@@ -138,8 +166,12 @@ class StaffLogins:
     def logout(self, token: str | None) -> None:
         if token:
             key = _hash(token)
-            self.store.db.execute("update staff_sessions set ended = ? where session_hash = ? and ended is null",
-                                  [f"logout {stamp(self.now())}", key])
+            ended = self.store.db.execute(
+                "update staff_sessions set ended = ? where session_hash = ? and ended is null",
+                [f"logout {stamp(self.now())}", key]).rowcount
+            if ended:
+                who = self.store.db.execute("select user_id from staff_sessions where session_hash = ?", [key]).fetchone()
+                self.staff.audit(who[0], "logout", "console", True, "session ended")
 
     def end_all(self, user_id: int) -> int:
         """End every session of a member (their rights were revoked)."""

@@ -9,22 +9,30 @@ Everything here is computed from the enterprises' profiles with the rules engine
 Isolation: district staff reach only their own district (a request for another is refused and
 audited, whatever parameter carried it); city-wide staff and administrators pick one or see all.
 Every view and export is audited like any other staff action.
+
+Speed: a district's profiles are picked out in SQL, and each one's evaluation is remembered with
+the exact profile text, day and parameters it came from — the result of a pure function, reused
+only while all three are unchanged. The profiles are read again on every call, so a withdrawn
+consent or a deleted profile counts from the next page on; remembered entries of profiles that
+are gone are dropped when their district is next read.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 import io
 import json
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from district.staff import NotAllowed, StaffError, StaffService
 from knowledge.clock import ZONE
-from knowledge.profile import Profile, ProfileError, parse_profile
-from knowledge.rules import Item, Params, Result, evaluate
+from knowledge.profile import ProfileError, parse_profile
+from knowledge.rules import Params, evaluate, standing_of
 from knowledge.wording import CITY_WIDE, TIER_NAMES, TIERS, kind_name
 
 # The items that are something to do by a date (the rest are statuses and permissions).
@@ -55,11 +63,29 @@ class Row:
                 "status_name": STATUS_WORDS[self.status], "ref": self.ref}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    kind: str
+    when: dt.date | None       # the due date, or the day a window opens
+    due: dt.date | None
+    ref: str
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Enterprise:
+    """What the console uses of one enterprise's profile and evaluation, and nothing more: one is
+    remembered for every enterprise of every district viewed, 20,000 for the whole city."""
+
     user_id: int
-    profile: Profile
-    result: Result
+    name: str | None
+    district: str
+    shares: bool               # share_with_district: it may be named
+    title: str | None          # the highest valid title
+    status: str                # the rules engine's: valid, expired, cancelled, none
+    updates: frozenset[int]
+    updates_from: int | None   # the first year whose update its current title requires (ref 3)
+    obligations: tuple[Obligation, ...]
 
 
 class Oversight:
@@ -70,6 +96,9 @@ class Oversight:
         self.params = params
         self.districts = tuple(districts)
         self.now = now
+        self._lock = threading.Lock()
+        # user id -> (digest of the profile text, day, params, its district, the enterprise or None)
+        self._memo: dict[int, tuple[bytes, dt.date, Params, str, Enterprise | None]] = {}
 
     # -- who may see what ---------------------------------------------------------------------
 
@@ -91,18 +120,50 @@ class Oversight:
         return self.now().astimezone(ZONE).date()
 
     def _enterprises(self, districts: tuple[str, ...]) -> list[Enterprise]:
-        wanted, today, params = set(districts), self.today(), self.params()
+        today, params = self.today(), self.params()
+        marks = ",".join("?" * len(districts))
+        # CASE first: json_extract fails the whole query on one malformed row; CASE is evaluated lazily.
+        cursor = self.store.db.execute(
+            "select user_id, data, district from (select user_id, data, case when json_valid(data) "
+            "then json_extract(data, '$.district') end as district from profiles) "
+            f"where district in ({marks}) order by user_id", list(districts))
         out = []
-        for row in self.store.db.query("select user_id, data from profiles order by user_id"):
-            try:
-                data = json.loads(row["data"])
-                if not isinstance(data, dict) or data.get("district") not in wanted:
-                    continue
-                profile = parse_profile(data, today, self.districts)
-            except (ValueError, ProfileError):
-                continue  # an unreadable profile is the enterprise's to fix; it is not counted
-            out.append(Enterprise(row["user_id"], profile, evaluate(profile, today, params)))
+        with self._lock:
+            memo, seen = self._memo, set()
+            for user_id, text, district in cursor:
+                seen.add(user_id)
+                hit = memo.get(user_id)
+                digest = hashlib.blake2b(text.encode(), digest_size=16).digest()  # not the text: memory
+                if hit is not None and hit[0] == digest and hit[1] == today and hit[2] is params:
+                    enterprise = hit[4]
+                else:
+                    enterprise = self._evaluate(user_id, text, today, params)
+                    memo[user_id] = (digest, today, params, district, enterprise)
+                if enterprise is not None:
+                    out.append(enterprise)
+            wanted = set(districts)
+            for user_id in [u for u, hit in memo.items() if hit[3] in wanted and u not in seen]:
+                del memo[user_id]
         return out
+
+    def _evaluate(self, user_id: int, text: str, today: dt.date, params: Params) -> Enterprise | None:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                return None
+            profile = parse_profile(data, today, self.districts)
+        except (ValueError, ProfileError):
+            return None  # an unreadable profile is the enterprise's to fix; it is not counted
+        standing = standing_of(profile, today, params)
+        # As the rules count missed updates: from the year after the validity period began.
+        updates_from = standing.terms[standing.top].start.year + 1 if standing.top is not None else None
+        result = evaluate(profile, today, params)
+        obligations = tuple(
+            Obligation(item.kind, item.due or item.start, item.due, item.ref,
+                       bool(item.detail("overdue")) or (item.due is not None and item.due < today))
+            for item in result.items if item.kind in OBLIGATIONS)
+        return Enterprise(user_id, profile.name, profile.district, profile.share_with_district, result.title,
+                          result.status, frozenset(profile.updates), updates_from, obligations)
 
     # -- the overview -------------------------------------------------------------------------
 
@@ -114,23 +175,24 @@ class Oversight:
             deadline, _ = self.params().update_deadline(today.year, today)
             horizon = today + dt.timedelta(days=HORIZON_DAYS)
             week0 = today - dt.timedelta(days=today.weekday())
-            by_tier = Counter(e.result.title or "none" for e in enterprises)
+            by_tier = Counter(e.title or "none" for e in enterprises)
             weeks: dict[int, Counter] = defaultdict(Counter)
             update = Counter()
             for e in enterprises:
-                for item in e.result.items:
-                    when = item.due or item.start
-                    if item.kind in OBLIGATIONS and when and today <= when <= horizon:
-                        weeks[(when - week0).days // 7][item.kind] += 1
-                if e.result.status == "valid":
+                for o in e.obligations:
+                    if o.when and today <= o.when <= horizon:
+                        weeks[(o.when - week0).days // 7][o.kind] += 1
+                if e.status == "valid" and e.updates_from is not None and e.updates_from <= today.year:
                     update[self._update_status(e, today, deadline)] += 1
-            subscribed = self._subscribed({e.user_id for e in enterprises})
+            subscribed = self._subscribed()
+            subscribed_by_tier = Counter(e.title or "none" for e in enterprises if e.user_id in subscribed)
             note["detail"] = f"{len(enterprises)} enterprises in {len(districts)} districts"
         return {
             "districts": districts, "today": today, "enterprises": len(enterprises),
-            "consenting": sum(e.profile.share_with_district for e in enterprises),
-            "subscribed": subscribed,
+            "consenting": sum(e.shares for e in enterprises),
+            "subscribed": sum(subscribed_by_tier.values()),
             "by_tier": {t: by_tier.get(t, 0) for t in (*TIERS, "none")},
+            "subscribed_by_tier": {t: subscribed_by_tier.get(t, 0) for t in (*TIERS, "none")},
             "weeks": [{"start": week0 + dt.timedelta(days=7 * w), "kinds": dict(weeks.get(w, {}))}
                       for w in range(HORIZON_DAYS // 7 + 1)],
             "update_deadline": deadline,
@@ -138,16 +200,15 @@ class Oversight:
             "windows": self._windows(districts),
         }
 
-    def _subscribed(self, user_ids: set[int]) -> int:
-        if not user_ids:
-            return 0
-        rows = self.store.db.query("select user_id from subscriptions where active = 1 and blocked = 0")
-        return sum(1 for r in rows if r["user_id"] in user_ids)
+    def _subscribed(self) -> set[int]:
+        """Who receives reminders and announcements now (active, not blocked)."""
+        return {r[0] for r in self.store.db.execute("select user_id from subscriptions where active = 1 and blocked = 0")}
 
     @staticmethod
     def _update_status(e: Enterprise, today: dt.date, deadline: dt.date) -> str:
-        """This year's update (ref 3): done when recorded; else pending until its deadline, then overdue."""
-        if today.year in e.profile.updates:
+        """This year's update (ref 3), for a title that requires it this year: done when recorded;
+        else pending until its deadline, then overdue."""
+        if today.year in e.updates:
             return "done"
         return "pending" if today <= deadline else "overdue"
 
@@ -171,7 +232,7 @@ class Oversight:
                     raise StaffError(f"未知的{what}。")
             enterprises = self._enterprises(districts)
             today = self.today()
-            rows = [row for e in enterprises if e.profile.share_with_district for row in self._rows_of(e, today)]
+            rows = [row for e in enterprises if e.shares for row in self._rows_of(e, today)]
             rows = [r for r in rows if (kind is None or r.kind == kind)
                     and (tier is None or (r.tier or "none") == tier) and (status is None or r.status == status)
                     and (due_from is None or (r.due is not None and r.due >= due_from))
@@ -180,23 +241,18 @@ class Oversight:
                    "district": lambda r: (r.district, r.due or dt.date.max), "kind": lambda r: (r.kind, r.due or dt.date.max),
                    "status": lambda r: (r.status, r.due or dt.date.max)}[sort]
             rows.sort(key=key, reverse=descending)
-            hidden = sum(not e.profile.share_with_district for e in enterprises)
+            hidden = sum(not e.shares for e in enterprises)
             note["detail"] = f"{len(rows)} rows; {hidden} enterprises not consenting"
         return rows, hidden
 
     def _rows_of(self, e: Enterprise, today: dt.date) -> list[Row]:
-        name = e.profile.name or "（未填企业名称）"
+        name = e.name or "（未填企业名称）"
         out = []
-        if e.result.status == "valid" and today.year in e.profile.updates:
+        if e.status == "valid" and today.year in e.updates:
             deadline, _ = self.params().update_deadline(today.year, today)
-            out.append(Row(name, e.profile.district, e.result.title, "annual_update", deadline, "done", "3"))
-        for item in e.result.items:
-            if item.kind not in OBLIGATIONS:
-                continue
-            when = item.due or item.start
-            overdue = bool(item.detail("overdue")) or (item.due is not None and item.due < today)
-            out.append(Row(name, e.profile.district, e.result.title, item.kind, when,
-                           "overdue" if overdue else "pending", item.ref))
+            out.append(Row(name, e.district, e.title, "annual_update", deadline, "done", "3"))
+        out += [Row(name, e.district, e.title, o.kind, o.when, "overdue" if o.overdue else "pending", o.ref)
+                for o in e.obligations]
         return out
 
     def csv(self, actor: int, **filters) -> bytes:

@@ -174,6 +174,7 @@ class StaffService:
         self.districts = list(districts)
         self.now = now
         self.throttle = RedeemThrottle()
+        self.on_revoke: list[Callable[[int], object]] = []  # told the user id once rights are taken away
 
     # -- the audit ------------------------------------------------------------------------------
 
@@ -191,8 +192,10 @@ class StaffService:
         """Audit what happens inside: allowed if it returns, refused (with the reason) if it raises.
 
         The body may set `note["detail"]` (and `note["target"]`) for the allowed row, and
-        `note["why"]` for a refused one whose message deliberately says less than the audit."""
-        note = {"detail": "", "target": target, "why": ""}
+        `note["why"]` for a refused one whose message deliberately says less than the audit;
+        `note["quiet"]` leaves out the allowed row of a read repeated by a machine (a progress
+        bar polling), whose refusals are still written."""
+        note = {"detail": "", "target": target, "why": "", "quiet": False}
         try:
             yield note
         except Exception as exc:
@@ -202,19 +205,33 @@ class StaffService:
                 detail += f" ({note['why']})"
             self.audit(user_id, action, note["target"], False, detail)
             raise
-        self.audit(user_id, action, note["target"], True, note["detail"])
+        if not note["quiet"]:
+            self.audit(user_id, action, note["target"], True, note["detail"])
 
-    def audit_log(self, limit: int | None = None, user_id: int | None = None) -> list[dict]:
-        """The audit trail, newest first (for `python -m bot audit`)."""
-        sql, args = "select * from audit", []
+    def audit_log(self, limit: int | None = None, user_id: int | None = None, before: int | None = None) -> list[dict]:
+        """The audit trail, newest first (for `python -m bot audit`); `before`: only rows older than that id."""
+        conditions, args = [], []
         if user_id is not None:
-            sql += " where user_id = ?"
+            conditions.append("user_id = ?")
             args.append(user_id)
-        sql += " order by id desc"
+        if before is not None:
+            conditions.append("id < ?")
+            args.append(before)
+        sql = "select * from audit" + (" where " + " and ".join(conditions) if conditions else "") + " order by id desc"
         if limit is not None:
             sql += " limit ?"
             args.append(int(limit))
         return list(self.store.db.query(sql, args))
+
+    def audit_trail(self, actor: int, limit: int, before: int | None = None,
+                    user_id: int | None = None) -> list[dict]:
+        """A page of the audit trail for an administrator, newest first, older than `before` (an
+        id: pages stay put while new rows arrive); reading it is itself audited."""
+        with self.attempt(actor, "audit_view", "audit" if user_id is None else user_id) as note:
+            self._require_admin(actor, "查看审计记录")
+            rows = self.audit_log(limit, user_id, before)
+            note["detail"] = f"{len(rows)} rows" + (f" before {before}" if before else "")
+        return rows
 
     # -- roles ----------------------------------------------------------------------------------
 
@@ -279,6 +296,8 @@ class StaffService:
             self.store.db["staff"].update(user_id, {
                 "active": 0, "revoked_by": actor, "revoked_at": stamp(self.now())})
             note["detail"] = current.district or ""
+        for hook in self.on_revoke:
+            hook(user_id)
 
     def list_staff(self, actor: int, include_revoked: bool = False) -> list[dict]:
         """Staff members, by district then user id; admin only."""

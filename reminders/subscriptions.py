@@ -87,7 +87,7 @@ class Subscriptions:
         """Subscribers who take announcements, in the district (all for 全市), holding one of
         `tiers` (any title listed in the profile counts) and planning one of `plans`, by user id.
 
-        Each: {user_id, chat_id, district, name, tiers, plans}. Without a profile a subscriber is
+        Each: {user_id, chat_id, district, name, tiers, plans, share_with_district}. Without a profile a subscriber is
         only reached by a 全市 announcement without tier or plan filters."""
         tiers, plans = set(tiers or ()), set(plans or ())
         rows = list(self.store.db.query(
@@ -114,5 +114,5 @@ class Subscriptions:
                 continue
             out.append({"user_id": row["user_id"], "chat_id": row["chat_id"], "district": home,
                         "name": profile.get("name"), "tiers": sorted(t for t in held if t),
-                        "plans": sorted(planned)})
+                        "plans": sorted(planned), "share_with_district": profile.get("share_with_district") is True})
         return out

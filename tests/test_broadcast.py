@@ -300,11 +300,21 @@ def test_audience_selection_by_district_tier_and_plans(world, district, tiers, p
 
 
 def test_preview_renders_for_one_real_recipient_and_counts_them(world):
+    world.store.put_profile(102, {**SUBSCRIBERS[102], "share_with_district": True})
+    bid = world.bc.create(HAIDIAN, "海淀区", [], [], "apply", None, DEADLINE)
+    html, count, sample = world.bc.preview(HAIDIAN, bid)
+    assert (count, sample) == (3, 102)  # the one that agreed to be seen by its district authority
+    assert "乙软件有限公司：" in html and "海淀区中小企业主管部门" in html and "2027年5月25日" in html
+    assert world.audit()[-1]["action"] == "broadcast_preview"
+
+
+def test_preview_and_test_never_name_an_enterprise_that_did_not_agree(world):
     bid = world.bc.create(HAIDIAN, "海淀区", [], [], "apply", None, DEADLINE)
     html, count, sample = world.bc.preview(HAIDIAN, bid)
     assert (count, sample) == (3, 101)
-    assert "甲科技有限公司：" in html and "海淀区中小企业主管部门" in html and "2027年5月25日" in html
-    assert world.audit()[-1]["action"] == "broadcast_preview"
+    assert "甲科技有限公司" not in html and "贵企业：" in html and "海淀区中小企业主管部门" in html
+    world.bc.send_test(HAIDIAN, bid)
+    assert "甲科技有限公司" not in world.outbox_rows("bct|")[0]["html"]
 
 
 def test_preview_of_an_empty_audience_still_renders(world):
@@ -532,3 +542,15 @@ def test_an_unknown_broadcast_is_a_clear_error(world):
         world.bc.preview(ADMIN, 999)
     row = world.audit()[-1]
     assert (row["action"], row["allowed"]) == ("broadcast_preview", 0) and "no such broadcast" in row["detail"]
+
+
+def test_a_quiet_status_check_audits_only_a_refusal(world):
+    """The console's progress bar polls every few seconds: a row each time would bury the audit."""
+    bid = world.bc.create(HAIDIAN, "海淀区", [], [], "apply", None, DEADLINE)
+    before = world.staff.audit_log(limit=1)[0]["id"]
+    assert world.bc.status(bid, HAIDIAN, quiet=True)["id"] == bid
+    assert world.staff.audit_log(limit=1)[0]["id"] == before
+    with pytest.raises(NotAllowed):
+        world.bc.status(bid, CHAOYANG, quiet=True)
+    row = world.staff.audit_log(limit=1)[0]
+    assert (row["user_id"], row["action"], row["allowed"]) == (CHAOYANG, "broadcast_status", 0)

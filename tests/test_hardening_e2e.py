@@ -228,12 +228,12 @@ async def confirm_forget(fake, user: int) -> None:
 
 async def test_forget_leaves_no_byte_of_the_users_data_in_the_database_file(fake, bot, tmp_path):
     name, question, group_question = "甲乙丙丁科技有限公司", "年度信息更新什么时候截止呀", "证书在哪里领取呢"
-    bot.store.put_profile(ALICE, {"district": "海淀区", "name": name,
+    bot.store.put_profile(ALICE, {"district": "海淀区", "name": name, "share_with_district": True,
                                   "titles": [{"tier": "specialized", "since": "2025-06-01"}]})
     await say(fake, question, user=ALICE)
     await in_group(fake, ALICE, f"@{fake.bot_username} {group_question}")
     await say(fake, "/subscribe", user=ALICE)
-    # A staff member's test message shows Alice's enterprise as the sample recipient.
+    # A staff member's test message shows Alice's enterprise (it agreed to be seen) as the sample recipient.
     staff, broadcasts = bot.services.staff, bot.services.broadcasts
     staff.grant(ADMIN, STAFF, "海淀区")
     bid = broadcasts.create(STAFF, "海淀区", [], [], None, "<b>{{ enterprise }}</b>：请留意通知。", {})

@@ -90,7 +90,7 @@ def test_revoking_a_member_ends_their_session_at_once_and_logout_ends_it_too(wor
 @pytest.mark.parametrize("actor, user, reason", [
     (HAIDIAN, ADMIN + 100, "只有管理员"),
     (ADMIN, STRANGER, "不是工作人员"),
-    (STRANGER, STRANGER, "不是工作人员"),
+    (STRANGER, STRANGER, "只有经授权的区级中小企业主管部门工作人员"),
 ], ids=["staff cannot make a link for someone else", "no link for a non-member", "a stranger gets none"])
 def test_links_are_refused_and_audited(world, actor, user, reason):
     clock, store, staff, logins = world
@@ -112,3 +112,31 @@ def test_city_wide_staff_get_a_city_wide_session(world):
     staff.grant(ADMIN, 5, CITY_WIDE)
     _, s = logins.redeem(logins.create_link(ADMIN, 5))
     assert s.role.city_wide
+
+
+def test_a_member_revoked_and_granted_again_before_their_next_request_needs_a_new_link(world):
+    clock, store, staff, logins = world
+    session, _ = logins.redeem(logins.create_link(ADMIN, HAIDIAN))
+    staff.revoke(ADMIN, HAIDIAN)
+    staff.grant(ADMIN, HAIDIAN, "海淀区")
+    assert logins.session(session) is None
+
+
+def test_opening_a_link_checks_it_without_spending_it_and_audits_a_bad_one(world):
+    clock, store, staff, logins = world
+    token = logins.create_link(ADMIN, HAIDIAN)
+    logins.check(token)
+    logins.check(token)  # a link preview and then the person: still usable
+    logins.redeem(token)
+    with pytest.raises(LoginError, match="已经用过"):
+        logins.check(token)
+    row = staff.audit_log(limit=1)[0]
+    assert (row["user_id"], row["action"], row["allowed"]) == (HAIDIAN, "login", 0)
+
+
+def test_logout_is_audited_once(world):
+    clock, store, staff, logins = world
+    session, _ = logins.redeem(logins.create_link(ADMIN, HAIDIAN))
+    logins.logout(session)
+    logins.logout(session)
+    assert [(r["action"], r["allowed"]) for r in staff.audit_log(limit=2)] == [("logout", 1), ("login", 1)]

@@ -116,3 +116,47 @@ def test_the_csv_has_a_bom_the_same_rows_and_neutralised_formulas(services):
     assert table[0][0] == "企业名称" and len(table) == len(rows) + 1
     assert "'=HYPERLINK(\"http://x\")" in [r[0] for r in table]
     assert "丙不同意有限公司" not in data.decode("utf-8-sig") and "丁朝阳有限公司" not in data.decode("utf-8-sig")
+
+
+def test_subscribers_are_counted_by_tier(services):
+    services.subscriptions.subscribe(101, 101)
+    services.subscriptions.subscribe(103, 103)
+    view = services.oversight.overview(HAIDIAN)
+    assert view["subscribed"] == 2
+    assert view["subscribed_by_tier"] == {"innovative": 0, "specialized": 1, "little_giant": 1, "none": 0}
+
+
+def test_a_changed_consent_or_a_forgotten_profile_shows_on_the_next_call(services):
+    """Evaluations are remembered, but never past a change of the profile they came from."""
+    assert "甲科技有限公司" in {r.name for r in services.oversight.rows(HAIDIAN)[0]}
+    withdrawn = {**ENTERPRISES[101], "share_with_district": False}
+    withdrawn.pop("shared_since")
+    services.store.put_profile(101, withdrawn)
+    rows, hidden = services.oversight.rows(HAIDIAN)
+    assert "甲科技有限公司" not in {r.name for r in rows} and hidden == 2
+    services.store.forget_user(101)
+    assert services.oversight.overview(HAIDIAN)["enterprises"] == 3
+    assert 101 not in services.oversight._memo  # nothing of a forgotten enterprise is kept in memory
+
+
+def test_a_profile_that_moved_district_is_counted_in_its_new_district_only(services):
+    services.oversight.overview(CITY)
+    services.store.put_profile(104, {**ENTERPRISES[104], "district": "海淀区"})
+    assert services.oversight.overview(CITY, "朝阳区")["enterprises"] == 0
+    assert services.oversight.overview(HAIDIAN)["enterprises"] == 5
+
+
+def test_an_unreadable_profile_is_skipped_not_fatal(services):
+    services.store.db.execute("insert into profiles (user_id, data, updated) values (?, ?, ?)",
+                              [999, "{not json", "2026-05-20"])
+    services.store.db.execute("insert into profiles (user_id, data, updated) values (?, ?, ?)",
+                              [998, '{"district": "海淀区", "titles": "nonsense"}', "2026-05-20"])
+    assert services.oversight.overview(HAIDIAN)["enterprises"] == 4
+
+
+def test_a_title_from_this_year_owes_its_first_update_next_year_and_is_not_counted_as_behind(services):
+    """As the rules engine counts missed updates (ref 3): from the year after the period began."""
+    before = services.oversight.overview(HAIDIAN)["update"]
+    services.store.put_profile(106, {"district": "海淀区", "titles": title("innovative", "2026-03-01")})
+    view = services.oversight.overview(HAIDIAN)
+    assert view["enterprises"] == 5 and view["update"] == before

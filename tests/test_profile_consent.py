@@ -86,3 +86,61 @@ def test_the_wizard_records_a_review_and_the_consent_with_its_date(wizard):
     say(button="pf:save")
     assert (store.get_profile(USER)["share_with_district"], store.get_profile(USER)["shared_since"]) == \
         (True, "2026-11-29")
+
+
+@pytest.fixture
+def enterprise(tmp_path):
+    """A saved 海淀区 profile without consent, a 海淀区 officer, and the chat of both."""
+    clock = FixedClock(dt.datetime(2026, 11, 29, 10, 0, tzinfo=ZONE))
+    store = open_store(tmp_path / "bot.db", clock)
+    services = build(load_config(overrides={"staff": {"admins": [1]}}), store=store, clock=clock)
+    services.staff.grant(1, 2, "海淀区")
+    store.put_profile(USER, {"district": "海淀区", "name": "示范科技有限公司",
+                             "titles": [{"tier": "innovative", "since": "2026-06-01"}]})
+
+    def say(text=None, button=None):
+        return services.dialogue.handle(Incoming(USER, USER, text or "", callback=button))
+
+    def named():
+        return {r.name for r in services.oversight.rows(2)[0]}
+
+    named.counted = lambda: services.oversight.overview(2)["enterprises"]
+    yield say, store, clock, named
+    store.close()
+
+
+@pytest.mark.parametrize("subscribed", [True, False], ids=["a subscriber", "without reminders"])
+def test_settings_show_the_consent_and_a_button_changes_it_with_its_date(enterprise, subscribed):
+    say, store, clock, named = enterprise
+    if subscribed:
+        say("/subscribe")
+    [page] = say("/settings")
+    assert "区主管部门查看本企业档案：不同意" in page.html
+    assert [b.label for row in page.buttons for b in row if b.data == "st:share"] == ["同意区主管部门查看档案和办理进度"]
+    [changed] = say(button="st:share")
+    assert changed.edit and "已同意" in changed.html and "同意（2026-11-29起）" in changed.html
+    assert (store.get_profile(USER)["share_with_district"], store.get_profile(USER)["shared_since"]) == (True, "2026-11-29")
+    assert named() == {"示范科技有限公司"}
+    clock.advance(days=3)
+    [withdrawn] = say(button="st:share")
+    assert "已撤回同意" in withdrawn.html and "不同意" in withdrawn.html
+    assert store.get_profile(USER)["share_with_district"] is False and "shared_since" not in store.get_profile(USER)
+    assert named() == set()
+
+
+def test_settings_without_a_profile_offer_no_consent_button(enterprise):
+    say, store, clock, named = enterprise
+    store.forget_user(USER)
+    [page] = say("/settings")
+    assert not page.buttons and "区主管部门" not in page.html
+    [pressed] = say(button="st:share")
+    assert "还没有填写企业档案" in pressed.html and store.get_profile(USER) is None
+
+
+def test_forget_withdraws_the_consent_with_the_profile(enterprise):
+    say, store, clock, named = enterprise
+    say(button="st:share")
+    assert named() == {"示范科技有限公司"}
+    say("/forget")
+    say(button="fg:yes")
+    assert named() == set() and named.counted() == 0

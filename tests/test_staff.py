@@ -302,3 +302,22 @@ def test_the_audit_log_reads_newest_first(staff):
     log = staff.audit_log(limit=2)
     assert [r["action"] for r in log] == ["revoke", "grant"]
     assert log[0]["at"] == START.isoformat()
+
+
+@pytest.mark.parametrize("who", ["city staff", "海淀区 staff", "stranger"])
+def test_only_administrators_read_the_audit_trail_and_a_refusal_is_audited(staff, who):
+    with pytest.raises(NotAllowed):
+        staff.audit_trail(PEOPLE[who], 50)
+    row = staff.audit_log(limit=1)[0]
+    assert (row["user_id"], row["action"], row["allowed"]) == (PEOPLE[who], "audit_view", 0)
+
+
+def test_the_audit_trail_is_read_a_page_at_a_time_and_the_reading_is_audited(staff):
+    first = staff.audit_trail(ADMIN, 2)
+    second = staff.audit_trail(ADMIN, 2, before=first[-1]["id"])  # the first reading added a row: no matter
+    assert len(first) == len(second) == 2
+    assert first[0]["id"] > first[1]["id"] > second[0]["id"] > second[1]["id"]
+    assert staff.audit_log(limit=1)[0]["action"] == "audit_view"
+    staff.audit(HAIDIAN, "broadcast_list", "broadcasts", True)
+    mine = staff.audit_trail(ADMIN, 50, user_id=HAIDIAN)
+    assert mine and all(r["user_id"] == HAIDIAN for r in mine)

@@ -89,6 +89,8 @@ async def test_a_too_long_text_is_refused_as_it_is_typed_and_can_be_typed_again(
 def test_a_recipient_whose_stored_name_is_too_long_stops_the_send_and_the_test(bot):
     """A profile saved before the UTF-16 rule can hold 100 emoji: checked again at send time."""
     enterprise(bot.store, bot.services, 301, "海淀区", name=EMOJI * 100)     # 200 units, stored as is
+    # It agreed to be seen by its district authority, so the test message names it too.
+    bot.store.put_profile(301, {**bot.store.get_profile(301), "share_with_district": True})
     bid = create(bot, "{{ enterprise }}" + "a" * 3900)                      # fits a name of 100 units
     with pytest.raises(BroadcastError, match="测试消息会超过"):
         bot.services.broadcasts.send_test(STAFF, bid)

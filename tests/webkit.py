@@ -141,9 +141,9 @@ async def fill_profile(v: Visitor, district: str = "海淀区", since: str = "20
 
 
 class Served:
-    """`python -m bot web --port 0` in its own process on a scratch database: the real thing."""
+    """`python -m bot web --port 0 [args]` in its own process on a scratch database: the real thing."""
 
-    def __init__(self, db, **env: str):
+    def __init__(self, db, *args: str, **env: str):
         import os
         import subprocess
         import sys
@@ -151,7 +151,7 @@ class Served:
 
         root = Path(__file__).resolve().parent.parent
         environ = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "WEB_PUBLIC_URL")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", "0"], cwd=root,
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", "0", *args], cwd=root,
                                      env={**environ, "BOT_DB": str(db), **env},
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
@@ -173,3 +173,60 @@ class Served:
             self.proc.kill()
             self.proc.wait(5)
         return self.proc.returncode, self.proc.stderr.read()
+
+
+# -- the staff console: two districts' enterprises and their officers --------------------------------
+
+ADMIN, HAIDIAN_OFFICER, CHAOYANG_OFFICER, CITY_OFFICER = 9001, 9002, 9003, 9004
+
+
+def _title(tier: str, since: str) -> list[dict]:
+    return [{"tier": tier, "since": since}]
+
+
+# Seen on NOW (2026-11-25): three 海淀区 enterprises agreed to be seen by their district, two did
+# not; one of each in 朝阳区. Names a page must never show are marked 不同意 or 朝阳.
+ENTERPRISES = {
+    501: {"district": "海淀区", "name": "海淀甲科技有限公司", "titles": _title("specialized", "2024-01-10"),
+          "updates": [2024, 2025, 2026], "share_with_district": True, "shared_since": "2026-03-01"},
+    502: {"district": "海淀区", "name": "海淀乙软件有限公司", "titles": _title("little_giant", "2024-06-20"),
+          "updates": [2025, 2026], "changes": [{"kind": "rename", "date": "2026-10-08", "reported": False}],
+          "share_with_district": True, "shared_since": "2026-03-01"},
+    503: {"district": "海淀区", "name": "海淀丙<数据>&服务有限公司", "titles": _title("innovative", "2026-06-01"),
+          "share_with_district": True, "shared_since": "2026-06-02"},
+    504: {"district": "海淀区", "name": "海淀丁不同意有限公司", "titles": _title("specialized", "2024-02-15"),
+          "updates": [2025]},
+    505: {"district": "海淀区", "name": "海淀戊不同意有限公司", "titles": _title("innovative", "2023-12-20"),
+          "updates": [2024, 2025], "share_with_district": False},
+    601: {"district": "朝阳区", "name": "朝阳甲制造有限公司", "titles": _title("specialized", "2024-03-01"),
+          "updates": [2025, 2026], "share_with_district": True, "shared_since": "2026-01-01"},
+    602: {"district": "朝阳区", "name": "朝阳乙不同意有限公司", "titles": _title("innovative", "2025-06-01")},
+}
+NEVER_SHOWN_TO_HAIDIAN = ("不同意", "朝阳甲", "朝阳乙")
+
+
+def seed_console(services) -> None:
+    """The enterprises (all subscribed) and the officers of both districts and of the city."""
+    for uid, profile in ENTERPRISES.items():
+        services.store.put_profile(uid, profile)
+        services.subscriptions.subscribe(uid, uid)
+    services.staff.grant(ADMIN, HAIDIAN_OFFICER, "海淀区")
+    services.staff.grant(ADMIN, CHAOYANG_OFFICER, "朝阳区")
+    services.staff.grant(ADMIN, CITY_OFFICER, "全市")
+
+
+async def sign_in(site: Site, user_id: int) -> Visitor:
+    """A browser of `user_id` signed in to the console through a one-time link, on the console's overview."""
+    v = site.visitor()
+    token = site.services.logins.create_link(user_id, user_id)
+    r, _ = await v.open(f"/staff/login/{token}")
+    assert r.status == 200, r.status
+    r = await v.form(f"/staff/login/{token}")
+    assert (r.status, r.headers["Location"]) == (303, "/staff/"), r.status
+    r, _ = await v.open("/staff/")
+    assert r.status == 200
+    return v
+
+
+def staff_cookie(v: Visitor) -> str | None:
+    return next((c.value for c in v.session.cookie_jar if c.key == "tdzs_staff"), None)

@@ -13,7 +13,10 @@ import json
 import os
 import sys
 
-from bot.cli.common import CHAT_ID, COUNT, ROW_ID, USER_ID, add_config, fail, program, services, show_rows
+from bot.cli.common import (CHAT_ID, COUNT, ROW_ID, USER_ID, add_config, fail, program, services, show_rows,
+                            whole_number)
+from bot.config import PUBLIC_URL
+from district.logins import LINK_MAX_MINUTES, LINK_MINUTES, login_url
 from knowledge.clock import ZONE, FixedClock, SystemClock
 from knowledge.text import quote
 
@@ -185,6 +188,14 @@ def cmd_staff(args) -> int:
                 return fail(f"用法：{program()} staff grant USER_ID 区名（或“全市”）")
             role = staff.grant(OPERATOR, args.user_id, args.district)
             print(f"已授予用户 {args.user_id} {role.district}的通知发布权限。")
+        elif args.staff_command == "login-link":
+            if args.user_id is None:
+                return fail(f"用法：{program()} staff login-link USER_ID [--minutes N] [--base-url URL]")
+            base = (args.base_url or svc.config.web.base_url).rstrip("/")
+            if not PUBLIC_URL.fullmatch(base):
+                return fail(f"--base-url 应是 https://域名 这样的地址：{quote(base)}")
+            token = svc.logins.create_link(OPERATOR, args.user_id, args.minutes)
+            print(login_url(base, token))
         elif args.staff_command == "revoke":
             if args.user_id is None:
                 return fail(f"用法：{program()} staff revoke USER_ID")
@@ -229,10 +240,13 @@ def cmd_audit(args) -> int:
 
 
 def register_staff(sub) -> None:
-    p = sub.add_parser("staff", help="工作人员：grant 授权、revoke 撤销、list 名单")
-    p.add_argument("staff_command", choices=["grant", "revoke", "list"], help="要做的事")
-    p.add_argument("user_id", nargs="?", type=USER_ID, help="Telegram 用户 ID（grant、revoke）")
+    p = sub.add_parser("staff", help="工作人员：grant 授权、revoke 撤销、list 名单、login-link 工作台登录链接")
+    p.add_argument("staff_command", choices=["grant", "revoke", "list", "login-link"], help="要做的事")
+    p.add_argument("user_id", nargs="?", type=USER_ID, help="Telegram 用户 ID（grant、revoke、login-link）")
     p.add_argument("district", nargs="?", help="区名，或“全市”（grant）")
+    p.add_argument("--minutes", type=whole_number(1, LINK_MAX_MINUTES, "有效分钟数"), default=LINK_MINUTES,
+                   help=f"login-link：链接有效分钟数（默认 {LINK_MINUTES}，最多 {LINK_MAX_MINUTES}）")
+    p.add_argument("--base-url", help="login-link：网站地址（默认 [web] public_url，未设置时为 http://host:port）")
     p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
     add_config(p)
     p.set_defaults(func=cmd_staff)

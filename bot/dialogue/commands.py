@@ -75,6 +75,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("whoami", "查看我的用户 ID 和身份", StaffFlow, StaffFlow.whoami, staff_only=True),
     Command("staff", "用邀请码开通工作人员权限：/staff 邀请码", StaffFlow, StaffFlow.redeem, staff_only=True),
     Command("broadcast", "发布通知（工作人员）", StaffFlow, StaffFlow.start, staff_only=True),
+    Command("console", "获取工作台（网页）登录链接（工作人员）", StaffFlow, StaffFlow.console, staff_only=True),
     Command("broadcast_status", "查看通知发送进度：/broadcast_status [编号]", StaffFlow, StaffFlow.status,
             staff_only=True),
     Command("broadcast_cancel", "取消待发送的通知：/broadcast_cancel 编号", StaffFlow, StaffFlow.cancel_command,

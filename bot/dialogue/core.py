@@ -41,7 +41,8 @@ class Dialogue:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher, context: ContextStore | None = None,
                  channel: str = "telegram", store=None, clock: Clock | None = None,
                  params: Params | Callable[[], Params] | None = None, reminders=None, staff=None, broadcasts=None,
-                 calendar_url: Callable[[int], str | None] | None = None):
+                 calendar_url: Callable[[int], str | None] | None = None,
+                 console_link: Callable[[int], str] | None = None):
         self.kb = kb
         self.matcher = matcher
         self.store = store
@@ -61,7 +62,7 @@ class Dialogue:
         if reminders is not None:
             features[ReminderSettings] = ReminderSettings(self)
         if store is not None and staff is not None and broadcasts is not None:
-            features[StaffFlow] = StaffFlow(store, staff, broadcasts, kb, self.clock)
+            features[StaffFlow] = StaffFlow(store, staff, broadcasts, kb, self.clock, console_link)
         if store is not None:
             flows = {state: features[flow] for flow in FLOWS if flow in features for state in flow.STATES}
             features[Conversations] = Conversations(store, flows)

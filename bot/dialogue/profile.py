@@ -26,6 +26,23 @@ STEPS = ("district", "name", "titles", "reviews", "updates", "changes", "inciden
 STEP_NAMES = {"district": "地区", "name": "企业名称", "titles": "称号", "reviews": "到期复核", "updates": "年度信息更新",
               "changes": "更名迁移等变化", "incidents": "重大情形", "plans": "申报计划", "share": "区主管部门查看"}
 SHARE_QUESTION = "允许所在区主管部门查看本企业的档案和办理进度？"
+
+
+def consent_wording(profile: dict) -> str:
+    """The enterprise's answer to SHARE_QUESTION with its date, as the summary and /settings show it."""
+    if profile.get("share_with_district"):
+        return f"同意（{profile.get('shared_since') or '日期未记录'}起）"
+    return "不同意"
+
+
+def set_consent(profile: dict, share: bool, today: dt.date) -> dict:
+    """The profile with the answer changed: consent dated today, a withdrawal keeps no date."""
+    out = {**profile, "share_with_district": share}
+    if share:
+        out["shared_since"] = today.isoformat()
+    else:
+        out.pop("shared_since", None)
+    return out
 REVIEW_RESULT_LABELS = (("passed", "复核通过"), ("failed", "未通过"), ("pending", "已参加，结果未公布"))
 DATE_STATES = frozenset({"title_date", "review_date", "change_date", "incident_date"})
 CHANGE_REPORTED_Q = {"rename": "是否已在培育平台完成变更申请？", "relocation": "是否已在培育平台完成变更申请？",
@@ -163,12 +180,7 @@ class ProfileFlow:
             draft["_pending"] = {**draft["_pending"], "result": value}
             return self._goto(msg, "review_date", draft)
         if action == "sh" and state == "share" and value in ("0", "1"):
-            draft["share_with_district"] = value == "1"
-            if value == "1":
-                draft["shared_since"] = self.today().isoformat()
-            else:
-                draft.pop("shared_since", None)
-            return self._next(msg, "share", draft)
+            return self._next(msg, "share", set_consent(draft, value == "1", self.today()))
         if action == "u" and state == "updates":
             if value == "done":
                 return self._next(msg, "updates", draft)
@@ -356,9 +368,7 @@ class ProfileFlow:
         reviews = "；".join(f"{TIER_NAMES[r['tier']]}：{dict(REVIEW_RESULT_LABELS)[r['result']]}（{r['date']}）"
                            for r in draft.get("reviews", []))
         lines.append(f"<b>到期复核</b>：{html.escape(reviews or '无')}")
-        shared = (f"同意（{draft.get('shared_since') or '日期未记录'}起）" if draft.get("share_with_district")
-                  else "不同意")
-        lines.append(f"<b>区主管部门查看</b>：{shared}")
+        lines.append(f"<b>区主管部门查看</b>：{consent_wording(draft)}")
         edit = [Button(f"修改{STEP_NAMES[s]}", f"pf:e:{s}") for s in STEPS]
         buttons = ((Button("✅ 保存", "pf:save"),),) + rows_of(edit, 2) + ((Button("取消", "pf:cancel"),),)
         return Reply("\n".join(lines), buttons)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.dialogue.messages import Button, Incoming, Reply
+from bot.dialogue.profile import consent_wording, set_consent
 from knowledge.text import ROW_ID_MAX, parse_int, quote
 from reminders.plan import LEAD_MAX, Settings, SettingsError, parse_hhmm
 
@@ -50,10 +51,22 @@ class ReminderSettings:
             return [Reply("您还没有开启提醒。发送 /subscribe 开启。")]
         return [Reply("已关闭到期提醒和通知公告推送。企业档案仍然保留，随时可以发送 /subscribe 重新开启。")]
 
+    def _consent(self, user_id: int) -> tuple[list[str], tuple]:
+        """The consent line and its button, for an enterprise with a profile (it is kept there)."""
+        profile = self.d.store.get_profile(user_id)
+        if profile is None:
+            return [], ()
+        label = ("撤回同意：不再让区主管部门查看" if profile.get("share_with_district")
+                 else "同意区主管部门查看档案和办理进度")
+        return [f"区主管部门查看本企业档案：{html.escape(consent_wording(profile))}"], ((Button(label, "st:share"),),)
+
     def _settings_reply(self, user_id: int, edit: bool = False, note: str = "") -> Reply:
         sub = self.subs.get(user_id)
+        consent, consent_button = self._consent(user_id)
         if sub is None or not sub["active"]:
-            return Reply("您还没有开启提醒。发送 /subscribe 开启后再来设置。")
+            lines = [html.escape(note)] if note else []
+            lines += ["您还没有开启提醒。发送 /subscribe 开启后再来设置。", *consent]
+            return Reply("\n".join(lines), consent_button, edit=edit and bool(consent))
         s = self.subs.settings(user_id)
         quiet = ("关闭" if s.quiet_start == s.quiet_end
                  else f"{s.quiet_start.strftime('%H:%M')}–{s.quiet_end.strftime('%H:%M')}")
@@ -63,7 +76,7 @@ class ReminderSettings:
                   f"申报窗口开启当天提醒：{'开' if s.window_open else '关'}",
                   f"提醒时间：每天 {s.send_time.strftime('%H:%M')}",
                   f"免打扰时段：{quiet}（期间的消息顺延到结束时发送）",
-                  f"区里的通知公告：{'接收' if sub['announcements'] else '不接收'}"]
+                  f"区里的通知公告：{'接收' if sub['announcements'] else '不接收'}", *consent]
         leads = tuple(Button(("✅ " if n in s.leads else "") + f"{n}天", f"st:lead:{n}") for n in self._lead_choices(s))
         times = tuple(Button(("✅ " if s.send_time.strftime("%H:%M") == t else "") + t, f"st:time:{t}")
                       for t in TIME_CHOICES)
@@ -71,7 +84,7 @@ class ReminderSettings:
                        for code, label in QUIET_CHOICES)
         rows = (leads, times, quiets,
                 (Button(f"窗口开启提醒：{'开' if s.window_open else '关'}", "st:open"),
-                 Button(f"通知公告：{'接收' if sub['announcements'] else '不接收'}", "st:ann")))
+                 Button(f"通知公告：{'接收' if sub['announcements'] else '不接收'}", "st:ann"))) + consent_button
         return Reply("\n".join(lines), rows, edit=edit)
 
     @staticmethod
@@ -113,7 +126,20 @@ class ReminderSettings:
         self.reminders.replan_user(msg.user_id, self.d.clock.now())
         return [self._settings_reply(msg.user_id, note="已更新。")]
 
+    def _toggle_consent(self, msg: Incoming) -> list[Reply]:
+        """The answer to the wizard's last question changed from /settings: dated today when given."""
+        profile = self.d.store.get_profile(msg.user_id)
+        if profile is None:
+            return [Reply("您还没有填写企业档案。发送 /profile 填写。")]
+        share = not profile.get("share_with_district")
+        self.d.store.put_profile(msg.user_id, set_consent(profile, share, self.d.today()))
+        note = ("已同意：所在区主管部门可以查看本企业的档案和办理进度。" if share else
+                "已撤回同意：所在区主管部门不再能看到本企业的名称和办理进度（只计入统计人数）。")
+        return [self._settings_reply(msg.user_id, edit=True, note=note)]
+
     def settings_button(self, msg: Incoming, arg: str) -> list[Reply]:
+        if arg == "share":
+            return self._toggle_consent(msg)
         if self.subs.get(msg.user_id) is None:
             return [Reply("您还没有开启提醒。发送 /subscribe 开启。")]
         s = self.subs.settings(msg.user_id)

@@ -16,11 +16,13 @@ import html
 import re
 import unicodedata
 from dataclasses import replace
+from typing import Callable
 
 from bot.dialogue.messages import Button, Incoming, Reply
 from bot.dialogue.profile import DateInputError, parse_user_date, rows_of
 from delivery.telegram_html import HtmlError, validate_html
-from district.broadcasts import REFUSE_NOT_STAFF
+from district.broadcasts import BROADCAST_STATUS_NAMES, REFUSE_NOT_STAFF
+from district.logins import LINK_MINUTES
 from district.staff import CITY_WIDE, DEFAULT_INVITE_DAYS, INVITE_MAX_DAYS, StaffError
 from district.templates import BroadcastError, placeholders
 from knowledge.clock import ZONE
@@ -42,6 +44,32 @@ def parse_when(text: str) -> dt.datetime:
         raise DateInputError("这个时间不存在。请重新输入，例如：2027-05-01 09:00") from None
 
 
+# -- the checks a draft passes before it is stored, the same in chat and in the web console ------
+
+def check_own_text(broadcasts, text: str) -> None:
+    """Staff's own text: Telegram's HTML, known placeholders, and short enough for the longest
+    recipient. BroadcastError (or HtmlError) with the reason."""
+    validate_html(text)
+    placeholders(text)
+    broadcasts.check_length(text)
+
+
+def parse_deadline(text: str, today: dt.date) -> dt.date:
+    """The {{ deadline }} staff typed or picked; DateInputError when unreadable or past."""
+    deadline = parse_user_date(text)
+    if deadline < today:
+        raise DateInputError("截止日期已经过去了，请重新输入。")
+    return deadline
+
+
+def parse_window(kind: str, start_text: str, end_text: str) -> dict:
+    """A window announced with a broadcast, from its two dates; DateInputError when they do not make one."""
+    start, end = parse_user_date(start_text), parse_user_date(end_text)
+    if end < start or start.year != end.year:
+        raise DateInputError("结束日期不能早于开始日期，且两者须在同一年。")
+    return {"kind": kind, "year": start.year, "start": start.isoformat(), "end": end.isoformat()}
+
+
 STATES = frozenset({"bc_source", "bc_text", "bc_deadline", "bc_district", "bc_tiers", "bc_window",
                     "bc_window_dates", "bc_preview", "bc_when"})
 
@@ -49,9 +77,10 @@ STATES = frozenset({"bc_source", "bc_text", "bc_deadline", "bc_district", "bc_ti
 class StaffFlow:
     STATES = STATES
 
-    def __init__(self, store, staff, broadcasts, kb, clock):
+    def __init__(self, store, staff, broadcasts, kb, clock, console_link: Callable[[int], str] | None = None):
         self.store, self.staff, self.broadcasts, self.kb, self.clock = store, staff, broadcasts, kb, clock
         self.districts = [d.name for d in kb.districts]
+        self.console_link = console_link  # user id -> their one-time login link (audited where it is made)
 
     # -- rights -----------------------------------------------------------------------------
 
@@ -73,6 +102,18 @@ class StaffFlow:
         role = self.staff.role(msg.user_id)
         what = {"admin": "管理员", "staff": f"{role.district}工作人员", "none": "企业用户"}[role.kind]
         return [Reply(f"您的 Telegram 用户 ID：<code>{msg.user_id}</code>（身份：{html.escape(what)}）")]
+
+    def console(self, msg: Incoming) -> list[Reply]:
+        """/console: a link that signs this staff member in to the web console, once, for 10 minutes."""
+        if self.console_link is None:
+            self.staff.audit(msg.user_id, "login_link", msg.user_id, False, "no web console in this channel")
+            return [Reply("工作台暂未开通。")]
+
+        def run():
+            link = html.escape(self.console_link(msg.user_id))
+            return [Reply(f"<b>工作台登录链接</b>（{LINK_MINUTES} 分钟内有效，只能使用一次，请勿转发）：\n"
+                          f"<a href=\"{link}\">{link}</a>\n用电脑浏览器打开，点“登录”即可进入。")]
+        return self._guard(run)
 
     def grant(self, msg: Incoming) -> list[Reply]:
         args = self._args(msg)
@@ -197,20 +238,16 @@ class StaffFlow:
         today = self.clock.now().astimezone(ZONE).date()
         if state == "bc_text":
             try:
-                validate_html(text)
-                placeholders(text)
-                self.broadcasts.check_length(text)
+                check_own_text(self.broadcasts, text)
             except (HtmlError, BroadcastError) as exc:
                 return [self._prompt(state, draft, f"正文有问题：{exc.message}")]
             draft["text"] = text
             return self._after_content(msg, draft)
         if state == "bc_deadline":
             try:
-                deadline = parse_user_date(text)
+                deadline = parse_deadline(text, today)
             except DateInputError as exc:
                 return [self._prompt(state, draft, str(exc))]
-            if deadline < today:
-                return [self._prompt(state, draft, "截止日期已经过去了，请重新输入。")]
             draft["deadline"] = deadline.isoformat()
             return self._after_content(msg, draft)
         if state == "bc_window_dates":
@@ -218,13 +255,9 @@ class StaffFlow:
             try:
                 if not m:
                     raise DateInputError("请按“2027-04-25 至 2027-05-25”的格式输入。")
-                start, end = parse_user_date(m.group(1)), parse_user_date(m.group(2))
+                draft["window"] = parse_window(draft.get("window_kind", "giant"), m.group(1), m.group(2))
             except DateInputError as exc:
                 return [self._prompt(state, draft, str(exc))]
-            if end < start or start.year != end.year:
-                return [self._prompt(state, draft, "结束日期不能早于开始日期，且两者须在同一年。")]
-            draft["window"] = {"kind": draft.get("window_kind", "giant"), "year": start.year,
-                               "start": start.isoformat(), "end": end.isoformat()}
             return self._create(msg, draft)
         if state == "bc_when":
             try:
@@ -364,8 +397,7 @@ class StaffFlow:
                     return [Reply("还没有发布过通知。")]
                 bid = max(r["id"] for r in mine)
             st = self.broadcasts.status(bid, msg.user_id)
-            state = {"draft": "草稿", "scheduled": "待发送", "sending": "发送中", "done": "已完成",
-                     "cancelled": "已取消"}.get(st["status"], st["status"])
+            state = BROADCAST_STATUS_NAMES.get(st["status"], st["status"])
             lines = [f"<b>第 {bid} 号通知</b>（{html.escape(st['district'])}）：{state}",
                      f"收件企业 {st['recipients'] or 0} 家；已送达 {st['sent']}，发送中 {st['queued'] + st['sending']}，"
                      f"失败 {st['failed']}，已屏蔽本助手 {st['blocked']}"]

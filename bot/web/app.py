@@ -26,7 +26,6 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote
@@ -37,17 +36,21 @@ from aiohttp.abc import AbstractAccessLogger
 from markupsafe import Markup
 
 from bot.dialogue.messages import Incoming
+from bot.web.base import (COOKIE, DROP, FRESH, PAYLOAD, RENEW, SID, STATE, TEXT, WebError, WebState, base_url,
+                          redirect, session_id)
+from bot.web.base import address as _address, limit as _limit, secure as _secure, state_of as _state
+from bot.web.base import static_url as _static
+from bot.web import console
 from bot.web.chat import WebChat, button_rows
 from bot.web.feed import etag, feed
 from bot.web.html import to_page_html
-from bot.web.security import RateLimiter, Signer, client_address
+from bot.web.security import RateLimiter, Signer
 from bot.web.store import Entry, WebStore
 from knowledge.clock import today
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-COOKIE = "tdzs_session"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {
@@ -67,56 +70,10 @@ NOTICES = {"deleted": "您的全部数据已删除。如需再次使用，直接
            "continued": "已在本设备继续之前的对话。",
            "revoked": "订阅链接已停用，手机日历将不再更新。"}
 
-TEXT = {
-    400: "请求有误，请返回页面重试。",
-    403: "页面已过期，请刷新页面后再试。",
-    404: "找不到这个页面，链接可能已失效。",
-    405: "不支持这种请求方式。",
-    413: "提交的内容太长了，请精简后再试。",
-    429: "您操作得太快了，请稍等几秒再试。",
-    500: "抱歉，处理您的请求时出了点问题，请稍后再试。",
-}
 BAD_UTF8 = "提交的内容不是有效的 UTF-8 文字，请检查后重试。"
 BAD_JSON = "提交的内容不是有效的 JSON，请检查后重试。"
 BAD_FORMAT = "不支持这种提交格式，请使用表单或 JSON。"
 NO_COOKIE_HINT = "如果一直这样，请允许本网站使用 Cookie（只用于记住您的对话，不做跟踪）。"
-
-
-class WebError(Exception):
-    """A request the page answers with a Chinese message and a status, instead of the handler's result."""
-
-    def __init__(self, status: int, message: str | None = None, retry_after: int | None = None):
-        super().__init__(message or TEXT.get(status, TEXT[400]))
-        self.status, self.message, self.retry_after = status, message or TEXT.get(status, TEXT[400]), retry_after
-
-
-@dataclass
-class WebState:
-    services: Any
-    store: WebStore
-    chat: WebChat
-    signer: Signer
-    pages: jinja2.Environment
-    pool: ThreadPoolExecutor
-    by_session: RateLimiter
-    by_address: RateLimiter
-    welcome: list[Entry]
-
-    @property
-    def web(self):
-        return self.services.config.web
-
-    async def run(self, fn: Callable, *args):
-        """`fn(*args)` in the pool: SQLite and the core never run on the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
-
-
-STATE = web.AppKey("state", WebState)
-SID = web.RequestKey("sid", str)             # this request's session id
-FRESH = web.RequestKey("fresh", bool)        # the session id is new: send the cookie
-DROP = web.RequestKey("drop_cookie", bool)   # the session was deleted: clear the cookie
-RENEW = web.RequestKey("renew", bool)        # a page of the session: send the cookie again (sliding expiry)
-PAYLOAD = web.RequestKey("payload", dict)    # the POST body, parsed and CSRF-checked
 
 
 # -- access log: method, route, status, time — never a path or a parameter ----------------------
@@ -130,23 +87,6 @@ class AccessLogger(AbstractAccessLogger):
 
 # -- sessions ------------------------------------------------------------------------------------
 
-def _state(request: web.Request) -> WebState:
-    return request.app[STATE]
-
-
-def session_id(request: web.Request) -> str:
-    """The session id of the cookie, or a new one (sent back as a cookie) when it is missing,
-    forged or from another key."""
-    sid = request.get(SID)
-    if sid is None:
-        sid = _state(request).signer.unsign(request.cookies.get(COOKIE))
-        if sid is None:
-            sid = Signer.new_sid()
-            request[FRESH] = True
-        request[SID] = sid
-    return sid
-
-
 def _user(store: WebStore, sid: str, create: bool) -> int | None:
     """The user of a session; with `create`, a new anonymous user when the session has none yet
     (sessions are stored at their first post, so a link preview stores nothing)."""
@@ -159,24 +99,6 @@ def _user(store: WebStore, sid: str, create: bool) -> int | None:
 async def user_of(request: web.Request, create: bool) -> int | None:
     state = _state(request)
     return await state.run(_user, state.store, session_id(request), create)
-
-
-def _secure(request: web.Request) -> bool:
-    state = _state(request)
-    if state.web.public_url.startswith("https://") or request.secure:
-        return True
-    return (request.remote in state.web.trusted_proxies
-            and request.headers.get("X-Forwarded-Proto", "").lower() == "https")
-
-
-def base_url(request: web.Request) -> str:
-    """Where links should point: web.public_url, or the address this visitor used."""
-    public = _state(request).web.public_url
-    return public or f"{'https' if _secure(request) else 'http'}://{request.host}"
-
-
-def _address(request: web.Request) -> str:
-    return client_address(request.remote, request.headers.get("X-Forwarded-For"), _state(request).web.trusted_proxies)
 
 
 # -- responses -----------------------------------------------------------------------------------
@@ -198,23 +120,19 @@ def render(request: web.Request, template: str, status: int = 200, **values) -> 
     return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
 
 
-def _static(request: web.Request, name: str) -> str:
-    return str(request.app.router["static"].url_for(filename=name))
-
-
-def problem(request: web.Request, status: int, message: str, retry_after: int | None = None) -> web.Response:
+def problem(request: web.Request, status: int, message: str, retry_after: int | None = None,
+            hint: str = "") -> web.Response:
     headers = {"Retry-After": str(retry_after)} if retry_after else None
     if _wants_json(request):
         return web.json_response({"error": message}, status=status, headers=headers, dumps=_dumps)
-    hint = NO_COOKIE_HINT if status == 403 else ""
-    response = render(request, "error.html", status=status, message=message, hint=hint)
+    if request.path.startswith("/staff/"):
+        response = console.page(request, "staff/error.html", status=status, message=message, hint=hint)
+    else:
+        hint = hint or (NO_COOKIE_HINT if status == 403 else "")
+        response = render(request, "error.html", status=status, message=message, hint=hint)
     if headers:
         response.headers.update(headers)
     return response
-
-
-def redirect(location: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": location})
 
 
 # -- middlewares (outermost first) ------------------------------------------------------------
@@ -227,6 +145,8 @@ async def headers(request: web.Request, handler) -> web.StreamResponse:
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if "v" in request.query \
             else "public, max-age=3600"
     response.headers.setdefault("Cache-Control", "no-store")
+    if request.get(console.DROP_STAFF):
+        response.del_cookie(console.STAFF_COOKIE, path="/staff")
     if request.get(DROP):
         response.del_cookie(COOKIE, path="/")
     elif request.get(FRESH) or request.get(RENEW):
@@ -241,7 +161,7 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except WebError as exc:
-        return problem(request, exc.status, exc.message, exc.retry_after)
+        return problem(request, exc.status, exc.message, exc.retry_after, exc.hint)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -254,13 +174,12 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         return problem(request, 500, TEXT[500])
 
 
-def _limit(limiter: RateLimiter, key: str) -> None:
-    if not limiter.allow(key):
-        raise WebError(429, retry_after=limiter.retry_after(key))
-
-
-async def _payload(request: web.Request) -> dict:
+async def _payload(request: web.Request, most: int) -> dict:
+    if request.content_length is not None and request.content_length > most:
+        raise WebError(413)
     raw = await request.read()  # aiohttp refuses a body over client_max_size with 413
+    if len(raw) > most:
+        raise WebError(413)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -290,10 +209,18 @@ async def guard(request: web.Request, handler) -> web.StreamResponse:
     if route == "static":
         return await handler(request)
     _limit(state.by_address, _address(request))
-    if request.method == "POST":
+    staff = console.cookie_token(request) if route and route.startswith("staff-") else None
+    if staff is not None and route not in console.POLL_ROUTES:
+        _limit(state.by_session, "staff|" + staff)
+    if request.method == "POST" and console.signed_in_post(route):
+        payload = await _payload(request, console.body_limit(route, state.web.max_body_bytes))
+        if not console.csrf_ok(state.signer, staff, payload.get("csrf")):
+            raise WebError(403)
+        request[PAYLOAD] = payload
+    elif request.method == "POST":
         sid = session_id(request)
         _limit(state.by_session, sid)
-        payload = await _payload(request)
+        payload = await _payload(request, state.web.max_body_bytes)
         token = request.headers.get("X-CSRF-Token")
         if token is None and not _wants_json(request):
             token = payload.get("csrf")
@@ -657,7 +584,8 @@ def make_app(services, *, secret: bytes | None = None, workers: int = 4,
                      ThreadPoolExecutor(max_workers=workers, thread_name_prefix="web"),
                      RateLimiter(cfg.session_burst, cfg.session_rate, rate_clock),
                      RateLimiter(cfg.address_burst, cfg.address_rate, rate_clock), welcome)
-    app = web.Application(middlewares=[headers, errors, guard], client_max_size=cfg.max_body_bytes)
+    app = web.Application(middlewares=[headers, errors, guard],
+                          client_max_size=console.body_limit("staff-compose-create", cfg.max_body_bytes))
     app[STATE] = state
     r = app.router
     r.add_get("/", chat_page, name="chat")
@@ -677,6 +605,7 @@ def make_app(services, *, secret: bytes | None = None, workers: int = 4,
     r.add_get(r"/continue/{token:[A-Za-z0-9_-]{20,100}}", continue_page, name="transfer-page")
     r.add_post(r"/continue/{token:[A-Za-z0-9_-]{20,100}}", continue_confirm, name="transfer-confirm")
     r.add_get(r"/files/{id:\d{1,18}}/{name}", download, name="file")
+    console.add_routes(app)
     r.add_static("/static/", HERE / "static", name="static", append_version=True)
     app.cleanup_ctx.append(_housekeeping)
     return app
