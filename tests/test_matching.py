@@ -281,6 +281,25 @@ def test_eligibility_by_kind_of_enterprise_and_other_near_misses_abstain(matcher
     assert m.entry is None and m.out_of_scope, (question, m.entry and m.entry.ref)
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("专精特新的评审要多长时间才能出结果？", None),            # who reviews is covered, how long is not
+    ("申报创新型需要提供审计报告吗？", None),                  # a named document, not the 资料清单
+    ("被列入失信名单后，信用修复去哪里办理？", None),
+    ("Is there a cash award for Little Giant companies?", None),
+    ("科技型中小企业在哪个系统填报？", None),                   # only that they keep the old procedure
+    ("我们是分公司，可以单独申报专精特新吗？", None),
+    ("完成信用修复后还能再次申报吗？", "4.3"),                 # reapplying after the repair is covered
+    ("电子证书在公告后多少个工作日可以下载？", "5"),           # the certificate's 10 working days
+    ("创新型中小企业多久评一次？", "1.1.1"),                   # the monthly cycle
+])
+def test_how_long_a_review_takes_named_documents_and_credit_repair_are_not_covered(matcher, question, ref):
+    m = matcher.match(question)
+    if ref is None:
+        assert m.entry is None and m.decision != "answer", (question, m.entry and m.entry.ref)
+    else:
+        assert m.entry is not None and m.entry.ref == ref, (question, m.entry and m.entry.ref, m.suggestions)
+
+
 @pytest.mark.parametrize("question", [
     "专精特新企业可以参加广交会吗？",
     "小巨人企业的员工能评职称吗？",
