@@ -3,13 +3,13 @@
 Scored with issue 11's rule (`bench/score.py`): right clause (prefix) and the asked facts in the
 reply; out of scope right only on abstention; confidently wrong over all questions.
 
-- labelled, cross-validated: everything labelled (main set + blind A–E folded in), 5 folds;
+- labelled, cross-validated: everything labelled (main set + blind A–F folded in), 5 folds;
   our learned model, blend weights and threshold, and BM25's threshold, are trained and tuned on
   four folds and scored on the fifth (`bench/calibrate.py`); rapidfuzz has nothing to tune.
 - held-out: `tests/data/holdout_questions.toml`, never tuned on; BM25's threshold from the main set.
-- blind A/B, C, D and E before: the figures recorded before any change (`bench/results/blind_before.json`,
-  `blind_c.json`, `blind_d.json`, `blind_e.json`), and the same questions now — folded into the labelled data since,
-  so no longer blind.
+- blind A/B, C, D, E and F before: the figures recorded before any change
+  (`bench/results/blind_*.json`), and the same questions now — folded into the labelled data
+  since, so no longer blind.
 
 Latency is per question (`match_many`, what a channel calls, and `match`), p50 and p99 over the
 main and held-out sets, five rounds: over every timing, and over each question's best round (the
@@ -39,15 +39,10 @@ from bot.config import load_config
 from knowledge.loader import default_kb
 
 ROOT = Path(__file__).resolve().parent.parent
-BEFORE = ROOT / "bench" / "results" / "blind_before.json"
-BEFORE_C = ROOT / "bench" / "results" / "blind_c.json"
-BEFORE_D = ROOT / "bench" / "results" / "blind_d.json"
-BEFORE_E = ROOT / "bench" / "results" / "blind_e.json"
-BLIND_AB = DATA / "blind_ab_questions.toml"
-BLIND_C = DATA / "blind_c_questions.toml"
-BLIND_D = DATA / "blind_d_questions.toml"
-BLIND_E = DATA / "blind_e_questions.toml"
-
+RESULTS = ROOT / "bench" / "results"
+# Each blind set's one scoring before it was read (`bench/results/`), and the commit it was scored at.
+RECORDED = (("blind_before.json", "b8e9c29"), ("blind_c.json", "92364db"), ("blind_d.json", "23f02a8"),
+            ("blind_e.json", "c230d68"), ("blind_f.json", "e9daca2"))
 
 def latencies(fn, questions, rounds: int = 5) -> tuple[list[float], list[float]]:
     """Every timing (ms), and per question the best of the rounds — the matcher's own cost, with
@@ -142,14 +137,15 @@ def run() -> dict:
     for name, system in (("梯队助手", ours), ("BM25", Peer(bm25)), ("rapidfuzz", Peer(rf))):
         rows.append(row(f"held-out ({len(holdout)})", name, evaluate(system, holdout, "held-out")))
 
-    for path, commit in ((BEFORE, "b8e9c29"), (BEFORE_C, "92364db"), (BEFORE_D, "23f02a8"), (BEFORE_E, "c230d68")):
+    for name, commit in RECORDED:
+        path = RESULTS / name
         if path.exists():
             names = {"梯队助手": f"梯队助手 at {commit}", "BM25": "BM25", "rapidfuzz": "rapidfuzz"}
             recorded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             for r in recorded:
                 rows.append(row(f"blind {r['set'][6].upper()} before (recorded)", names[r["system"]], r))
-    for label, path in (("blind A+B now (folded in)", BLIND_AB), ("blind C now (folded in)", BLIND_C),
-                        ("blind D now (folded in)", BLIND_D), ("blind E now (folded in)", BLIND_E)):
+    for path in sorted(DATA.glob("blind_*_questions.toml")):
+        label = f"blind {path.name.split('_')[1].upper()} now (folded in)"
         blind_now = load_set(path)
         for name, system in (("梯队助手", ours), ("BM25", Peer(bm25)), ("rapidfuzz", Peer(rf))):
             rows.append(row(label, name, evaluate(system, blind_now, label)))

@@ -99,13 +99,8 @@ _SMALLTALK_ALL_RE = re.compile(rf"^(?:(?:{'|'.join(w for _, w in SMALLTALK)}|{_F
 _LEADING_GREETING_RE = re.compile(r"^(?:(?:你好|您好|老师好|hello|hi|hey|在吗)\s*)+")
 
 
-def _contains(text: str, term: str) -> bool:
-    """Chinese terms match anywhere (spaces ignored); Latin terms only as whole words."""
-    if not term:
-        return False
-    if is_cjk(term[:1]):
-        return term.replace(" ", "") in text.replace(" ", "")
-    return f" {term} " in f" {text} "
+# A Latin word written against Chinese characters (准备IPO, 有zjtx) is still a word of its own.
+_SCRIPT_SEAM_RE = re.compile(r"(?<=[\u3400-\u9fff])(?=[a-z0-9])|(?<=[a-z0-9])(?=[\u3400-\u9fff])")
 
 
 def answer_sentences(answer: str) -> list[str]:
@@ -171,10 +166,10 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.6
-    w_example: float = 0.2
+    w_coverage: float = 0.4
+    w_example: float = 0.1
     w_keyword: float = 0.1
-    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
+    w_neighbour: float = 0.2     # idf-weighted cosine to the closest example question
     w_learned: float = 0.2       # probability from the linear model over character n-grams
     w_situation: float = 0.3     # the question names what happened to the enterprise, for this clause only
     # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
@@ -183,7 +178,7 @@ class Tuning:
     # At or above this learned out-of-scope probability, a question nothing answers outright gets
     # "the notice does not cover this" instead of suggestions of unrelated clauses.
     oos_max: float = 0.5
-    min_margin: float = 0.0      # how far the best must lead the second to be answered outright
+    min_margin: float = 2.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
     # with suggestions instead.
@@ -279,7 +274,7 @@ class Match:
 # asker's enterprise, the same clause as the impersonal question (我们的称号什么时候到期 = 称号什么
 # 时候到期: 二、1). These words carry no topic, and the example questions of some clauses happen to
 # use them more than others', so they are left out before matching (English ones are function words).
-WE_RE = re.compile(r"(?:我们|咱们|我|咱)(?:的)?(?:公司|企业|单位|厂|家)|我们的|我们|咱们的|咱们|咱家|咱|我司|我公司|我厂|我单位|本公司|本企业|我方|我的|我")
+WE_RE = re.compile(r"(?:我们|咱们|我|咱)(?:的)?(?:公司|企业|单位|厂|家)(?:的)?|我们的|我们|咱们的|咱们|咱家|咱|我司|我公司|我厂|我单位|本公司|本企业|我方|我的|我")
 # Words that say how something is asked, not what about (什么, 怎么, 哪个, 我们, 吗 and their
 # characters): they count ASKING_WEIGHT of their idf in how much of a question a clause covers,
 # so that a clause whose example questions happen to share the asking (在哪个网站…) does not win
@@ -446,7 +441,7 @@ class Matcher:
         for text in (cleaned.replace(" ", ""), norm.replace(" ", "")):
             for n, words in self._oos_by_length.items():
                 found |= words.intersection(text[i:i + n] for i in range(len(text) - n + 1))
-        padded = f" {cleaned} {norm} "
+        padded = _SCRIPT_SEAM_RE.sub(" ", f" {cleaned} {norm} ")
         found.update(w for w in self._oos_latin if w in padded)
         return found
 

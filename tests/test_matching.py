@@ -300,6 +300,26 @@ def test_how_long_a_review_takes_named_documents_and_credit_repair_are_not_cover
         assert m.entry is not None and m.entry.ref == ref, (question, m.entry and m.entry.ref, m.suggestions)
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("我们打算明年IPO，小巨人称号能帮上忙吗？", None),            # a Latin word against Chinese characters
+    ("这个平台的账号怎么注册？", None),
+    ("登录培育平台忘记密码了怎么办？", None),
+    ("材料造假的话，负责人会被追究刑事责任吗？", None),
+    ("专精特新评审专家是怎么抽选的？", None),
+    ("申报材料被退回了，多久能再提交？", None),
+    ("朝阳区主管部门的电话是多少？", None),
+    ("两个称号得分别复核吗？", "2.1"),                            # 得分别 is not 得分 (a score)
+    ("想联系区里的主管部门，电话去哪里查？", "6.2"),              # where the numbers are listed
+    ("申报专精特新要交审核费吗？", "6.1"),
+])
+def test_accounts_liability_experts_and_returned_applications_are_not_covered(matcher, question, ref):
+    m = matcher.match(question)
+    if ref is None:
+        assert m.entry is None and m.decision != "answer", (question, m.entry and m.entry.ref)
+    else:
+        assert m.entry is not None and m.entry.ref == ref, (question, m.entry and m.entry.ref, m.suggestions)
+
+
 @pytest.mark.parametrize("question", [
     "专精特新企业可以参加广交会吗？",
     "小巨人企业的员工能评职称吗？",
