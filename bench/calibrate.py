@@ -83,11 +83,19 @@ def prepare(matcher: Matcher, questions: list[Labelled]) -> list[Prepared]:
     return out
 
 
+# w_situation is the rule that what happened to the enterprise decides between 四、1 and 四、2
+# (a takeover is a major change whatever form is named), so it is not allowed to fade: with blind G
+# folded in, the grid's best at 0.1 (out-of-fold objective 2.695) let the learned signal answer
+# 被收购了…改个名 with 四、1 (tests/test_matching.py, wrong premises); from 0.3 up the rule holds at
+# 2.687.
+SITUATION = (0.3, 0.4, 0.5)
+
+
 def grid(learned: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4)) -> list[Tuning]:
     base = replace(Tuning(), oos_penalty=0.0)  # Table applies each candidate penalty itself
     out = []
     for wc, we, wk, wn, wl, ws, whole, margin in itertools.product(
-            (0.4, 0.5, 0.6, 0.8), (0.1, 0.2, 0.3), (0.1, 0.2), (0.1, 0.2, 0.3), learned, (0.0, 0.1, 0.2, 0.3),
+            (0.4, 0.5, 0.6, 0.8), (0.1, 0.2, 0.3), (0.1, 0.2), (0.1, 0.2, 0.3), learned, SITUATION,
             (0.9, 1.0), (0.0, 2.0)):
         out.append(replace(base, w_coverage=wc, w_example=we, w_keyword=wk, w_neighbour=wn, w_learned=wl,
                            w_situation=ws, whole_weight=whole, min_margin=margin))

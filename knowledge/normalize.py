@@ -1,5 +1,6 @@
 """Bring a question into one form before matching: Simplified, half-width, no punctuation.
 
+Written Cantonese words become Mandarin ones (嘅 → 的, 幾耐 → 多久, 使唔使俾錢 → 要不要交钱), then
 Traditional Chinese is converted with OpenCC's `tw2sp` (phrase level, with Taiwan vocabulary:
 資訊 → 信息, 軟體 → 软件 — a character-by-character converter gives 资讯, 软体, words the notice never
 uses); full-width letters and digits are folded by NFKC; punctuation, symbols, emoji and control characters become spaces; colloquial, English and
@@ -19,6 +20,27 @@ _CJK_SPACE_RE = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[ \t]
 _TOKEN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z]+|\d+")
 
 
+# Written Cantonese (Hong Kong users) in Mandarin words, before OpenCC: its own characters (嘅 唔 咗
+# 喺 哋 佢 俾 冇 啲) never occur in Mandarin, and the few shared words are taken only in the forms
+# that are Cantonese (係 as "is" but not in 關係/聯係).
+_CANTONESE = {
+    "使唔使": "要不要", "洗唔洗": "要不要", "可唔可以": "可不可以", "得唔得": "可不可以", "係唔係": "是不是",
+    "俾錢": "交钱", "畀錢": "交钱", "淨係": "只是", "搞掂": "完成", "搞定": "完成",
+    "邊個": "谁", "边个": "谁", "邊度": "哪里", "边度": "哪里", "邊間": "哪个", "邊份": "哪份", "邊": "哪",
+    "幾時": "什么时候", "几时": "什么时候", "幾耐": "多久", "几耐": "多久", "點樣": "怎样", "点样": "怎样",
+    "點解": "为什么", "点解": "为什么", "乜嘢": "什么", "咩": "什么",
+    "我哋": "我们", "你哋": "你们", "佢哋": "他们", "佢": "他",
+    "嘅": "的", "咗": "了", "喺": "在", "嚟": "来", "睇": "看", "冇": "没有", "唔": "不", "啲": "些",
+    "俾": "给", "畀": "给", "㗎": "", "喎": "", "嘢": "东西",
+}
+_CANTONESE_RE = re.compile("|".join(sorted(map(re.escape, _CANTONESE), key=len, reverse=True))
+                           + r"|(?<![關联聯干幹])係")
+
+
+def _mandarin(text: str) -> str:
+    return _CANTONESE_RE.sub(lambda m: _CANTONESE.get(m.group(0), "是"), text)
+
+
 def _is_noise(ch: str) -> bool:
     cat = unicodedata.category(ch)
     return cat[0] in "PSCZ" and ch not in "-"
@@ -34,7 +56,7 @@ def clean(text: str) -> str:
     # Noise goes first: OpenCC reads a C string, and a NUL would end the text there.
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
     if _CJK_RE.search(text):
-        text = _TW2SP.convert(text)
+        text = _TW2SP.convert(_mandarin(text))
     text = _LATIN_WORD_RE.sub(lambda m: _stem(m.group(0)), text.replace("-", " "))
     return " ".join(text.split())
 

@@ -166,19 +166,19 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.4
-    w_example: float = 0.1
+    w_coverage: float = 0.8
+    w_example: float = 0.2
     w_keyword: float = 0.1
     w_neighbour: float = 0.2     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.2       # probability from the linear model over character n-grams
-    w_situation: float = 0.3     # the question names what happened to the enterprise, for this clause only
+    w_learned: float = 0.4       # probability from the linear model over character n-grams
+    w_situation: float = 0.5     # the question names what happened to the enterprise, for this clause only
     # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
     # question is about something the notice does not cover.
     oos_penalty: float = 0.2
     # At or above this learned out-of-scope probability, a question nothing answers outright gets
     # "the notice does not cover this" instead of suggestions of unrelated clauses.
     oos_max: float = 0.5
-    min_margin: float = 2.0      # how far the best must lead the second to be answered outright
+    min_margin: float = 0.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
     # with suggestions instead.

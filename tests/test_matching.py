@@ -251,6 +251,26 @@ def test_traditional_vocabulary_becomes_the_mainland_word(raw, expected):
     assert clean(raw) == expected
 
 
+@pytest.mark.parametrize("raw, expected", [
+    ("申請使唔使俾錢㗎？", "申请要不要交钱"),
+    ("我哋公司淨係改咗個名", "我们公司只是改了个名"),
+    ("今年嘅複核係邊個負責？幾耐出結果？", "今年的复核是谁负责 多久出结果"),
+    ("關係到系統", "关系到系统"),                       # 係 in 關係 is not Cantonese "is"
+])
+def test_written_cantonese_becomes_mandarin(raw, expected):
+    assert clean(raw) == expected
+
+
+@pytest.mark.parametrize("question, ref", [
+    ("申請創新型中小企業使唔使俾錢？", "6.1"),
+    ("公司淨係改咗個名，要幾耐之內喺平台更新？", "4.1"),
+    ("我哋係北京市專精特新中小企業，每年嘅資料更新要喺幾時之前搞掂？", "3"),
+])
+def test_a_question_in_cantonese_is_answered_like_one_in_mandarin(matcher, question, ref):
+    m = matcher.match(question)
+    assert m.entry is not None and m.entry.ref == ref, (question, m.entry and m.entry.ref, m.suggestions)
+
+
 # -- out-of-scope topics are word combinations with exceptions; background is not the question --
 
 @pytest.mark.parametrize("question", [
