@@ -180,10 +180,11 @@ class Tuning:
     oos_max: float = 0.5
     min_margin: float = 0.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
-    # vague_info) that does not clearly favour one clause (lead below vague_margin) is answered
+    # vague_info) that does not clearly favour one clause (lead below vague_lead × its score) is answered
     # with suggestions instead.
     vague_info: float = 4.5
-    vague_margin: float = 20.0
+    # The lead is a share of the best score, so that it means the same whatever the weights sum to.
+    vague_lead: float = 0.3
     # Below this much information (怎么办, 认定 alone) a question is vague whatever the lead.
     empty_info: float = 2.0
     # A long message's views (its focus, the message without background) are blended with the
@@ -193,6 +194,7 @@ class Tuning:
     # only when it scores this much more for its own clause than for the first answer's.
     second_extra: float = 6.0
     second_gap: float = 10.0
+
 
 
 @dataclass(frozen=True)
@@ -615,7 +617,7 @@ class Matcher:
         top = scores[rows, order[:, 0]]
         margin = top - scores[rows, order[:, 1]] if scores.shape[1] > 1 else top
         first = tunings[0]
-        vague = (analysis.info < first.empty_info) | ((analysis.info < first.vague_info) & (margin < first.vague_margin))
+        vague = (analysis.info < first.empty_info) | ((analysis.info < first.vague_info) & (margin < first.vague_lead * top))
         ok = (margin >= np.array([t.min_margin for t in tunings])) & ~vague
         top = top - 100.0 * analysis.oos * np.array([t.oos_penalty for t in tunings])
         return order[:, 0], top, ok
@@ -624,7 +626,7 @@ class Matcher:
         best, second = _top_two(scores)
         top = scores[best]
         margin = top - (scores[second] if second is not None else 0.0)
-        vague = analysis.info < tuning.empty_info or (analysis.info < tuning.vague_info and margin < tuning.vague_margin)
+        vague = analysis.info < tuning.empty_info or (analysis.info < tuning.vague_info and margin < tuning.vague_lead * top)
         return best, top - 100.0 * tuning.oos_penalty * analysis.oos, margin >= tuning.min_margin and not vague
 
     def decide(self, analysis: Analysis, tuning: Tuning | None = None, threshold: float | None = None) -> Match:
