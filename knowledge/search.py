@@ -166,7 +166,7 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.8
+    w_coverage: float = 0.6
     w_example: float = 0.2
     w_keyword: float = 0.1
     w_neighbour: float = 0.2     # idf-weighted cosine to the closest example question
@@ -174,7 +174,7 @@ class Tuning:
     w_situation: float = 0.5     # the question names what happened to the enterprise, for this clause only
     # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
     # question is about something the notice does not cover.
-    oos_penalty: float = 0.2
+    oos_penalty: float = 0.6
     # At or above this learned out-of-scope probability, a question nothing answers outright gets
     # "the notice does not cover this" instead of suggestions of unrelated clauses.
     oos_max: float = 0.5
