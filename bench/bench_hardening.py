@@ -17,14 +17,6 @@ import time
 from pathlib import Path
 
 A, B, C = 2002, 3003, 4004  # A floods; B and C are everyone else
-HOLD = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("ROLLBACK")
-"""
 
 
 async def _reply_time(fake, user: int) -> float:
@@ -38,6 +30,7 @@ async def _reply_time(fake, user: int) -> float:
 async def _measure() -> dict:
     from bot.config import load_config
     from tests.fakebotapi import FakeBotAPI
+    from tests.test_hardening_e2e import HOLD  # the same lock holder as the test
     from tests.test_telegram_e2e import Bot
 
     out: dict = {}
