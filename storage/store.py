@@ -87,6 +87,9 @@ class Store:
     calling thread's connection."""
 
     BUSY_TIMEOUT_MS = 5000
+    # A write that is only a convenience (the question kept for a follow-up) gives up this soon
+    # when another process holds the lock, instead of holding a worker thread for BUSY_TIMEOUT_MS.
+    BRIEF_TIMEOUT_MS = 200
 
     def __init__(self, path: str | Path, schemas: tuple[Schema, ...] = (CORE,), clock: Clock | None = None):
         self.path = str(path)
@@ -182,12 +185,23 @@ class Store:
                                   [chat_id, user_id]))
         return rows[0]["last_question"] if rows else None
 
+    @contextmanager
+    def brief(self):
+        """This thread's writes inside wait at most BRIEF_TIMEOUT_MS for another writer."""
+        conn = self.db.conn
+        conn.execute(f"PRAGMA busy_timeout={self.BRIEF_TIMEOUT_MS}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+
     def remember_question(self, chat_id: int, user_id: int, text: str) -> None:
         # Plain SQL: this runs for every question, and sqlite-utils' upsert reads the table's
         # columns first, which cost more than the write itself.
-        self.db.execute("insert into chat_context (chat_id, user_id, last_question, updated) values (?, ?, ?, ?) "
-                        "on conflict (chat_id, user_id) do update set last_question = excluded.last_question, "
-                        "updated = excluded.updated", [chat_id, user_id, text, self.now_stamp()])
+        with self.brief():
+            self.db.execute("insert into chat_context (chat_id, user_id, last_question, updated) values (?, ?, ?, ?) "
+                            "on conflict (chat_id, user_id) do update set last_question = excluded.last_question, "
+                            "updated = excluded.updated", [chat_id, user_id, text, self.now_stamp()])
 
     # -- profiles ---------------------------------------------------------------------------
 

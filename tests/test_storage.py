@@ -54,3 +54,28 @@ def test_forget_user_reaches_every_feature_table_that_holds_a_user(tmp_path):
     assert store.forget_user(5) == 2
     assert store.get_profile(5) is None and store.last_question(5, 5) is None
     store.close()
+
+
+def test_the_question_kept_for_a_follow_up_gives_up_quickly_while_another_process_holds_the_lock(tmp_path):
+    """A convenience write must not hold a worker thread for the whole busy timeout (5 s)."""
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from tests.test_hardening_e2e import HOLD
+
+    store = open_store(tmp_path / "bot.db")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(store.path), "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError):
+            store.remember_question(1, 1, "年报什么时候截止")
+        assert time.monotonic() - started < 1.0
+    finally:
+        holder.wait(10)
+    store.remember_question(1, 1, "年报什么时候截止")  # and the usual wait is back afterwards
+    assert store.last_question(1, 1) == "年报什么时候截止"
+    assert store.db.execute("pragma busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_MS
