@@ -92,7 +92,7 @@ SITUATION = (0.3, 0.4, 0.5)
 
 
 def grid(learned: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4)) -> list[Tuning]:
-    base = replace(Tuning(), oos_penalty=0.0)  # Table applies each candidate penalty itself
+    base = Tuning()
     out = []
     for wc, we, wk, wn, wl, ws, whole, margin in itertools.product(
             (0.4, 0.5, 0.6, 0.8), (0.1, 0.2, 0.3), (0.1, 0.2), (0.1, 0.2, 0.3), learned, SITUATION,
@@ -108,7 +108,9 @@ class Table:
 
     def __init__(self, matcher: Matcher, rows: list[Prepared], tunings: list[Tuning]):
         self.tunings = tunings
-        cands = [matcher.candidates(r.analysis, tunings) for r in rows]
+        # Scores before the out-of-scope penalty: `objective` applies each penalty it is asked for.
+        unpenalised = [replace(t, oos_penalty=0.0) for t in tunings]
+        cands = [matcher.candidates(r.analysis, unpenalised) for r in rows]
         self.best = np.array([c[0] for c in cands]).T    # tunings × rows
         self.top = np.array([c[1] for c in cands]).T
         self.ok = np.array([c[2] for c in cands]).T
@@ -119,7 +121,7 @@ class Table:
         self.harmless = np.array([[r.question.accepts(ref) or (bool(r.question.second) and ref == r.question.second)
                                    for ref in refs] + [True] for r in rows])
         self.in_scope = np.array([bool(r.question.refs) for r in rows])
-        self.oos = np.array([getattr(r.analysis, "oos", 0.0) for r in rows])
+        self.oos = np.array([r.analysis.oos for r in rows])
         self._n = n
 
     def objective(self, idx: np.ndarray, oos_penalty: float = 0.0, cost: float = WRONG_COST
