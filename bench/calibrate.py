@@ -1,6 +1,7 @@
 """Choose the matcher's blend weights and thresholds, and measure them by k-fold cross-validation.
 
     python -m bench.calibrate [--folds 5] [--seed 11] [--no-learned] [--without-topics] [--misses]
+    python -m bench.calibrate --by-set
 
 Everything labelled (the main set and the blind sets folded in) is split into k folds. For each
 fold, a learned model is trained without that fold's questions (`bench.learn`) and answers them
@@ -55,10 +56,12 @@ OOS_GRID = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 
 
 def labelled_sets() -> list:
-    """Everything labelled that calibration may learn from (not the held-out set)."""
+    """Everything labelled that calibration may learn from (not the held-out set): the main set,
+    the blind sets folded in after they were scored, and the sets written to learn from
+    (`train_*`, never scored blind)."""
     from bench.labelled import DATA, MAIN
 
-    return [MAIN, *sorted(DATA.glob("blind_*_questions.toml"))]
+    return [MAIN, *sorted(DATA.glob("blind_*_questions.toml")), *sorted(DATA.glob("train_*_questions.toml"))]
 
 
 def everything_labelled() -> list[Labelled]:
@@ -87,8 +90,9 @@ def prepare(matcher: Matcher, questions: list[Labelled]) -> list[Prepared]:
 # (a takeover is a major change whatever form is named), so it is not allowed to fade: with blind G
 # folded in, the grid's best at 0.1 (out-of-fold objective 2.695) let the learned signal answer
 # 被收购了…改个名 with 四、1 (tests/test_matching.py, wrong premises); from 0.3 up the rule holds at
-# 2.687.
-SITUATION = (0.3, 0.4, 0.5)
+# 2.687. With the training sets of round 6 the grid's best at 0.3 broke it again (被收购了…改个名
+# → 四、1), so the floor is 0.4.
+SITUATION = (0.4, 0.5)
 
 
 def grid(learned: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4)) -> list[Tuning]:
@@ -160,12 +164,13 @@ def outcome(matcher: Matcher, row: Prepared, tuning: Tuning, threshold: float) -
     answers' text, as the dialogue shows it)."""
     whole = matcher.decide(row.analysis, tuning, threshold)
     matches = [whole]
-    if row.parts and whole.decision not in ("smalltalk", "empty") and not whole.out_of_scope:
+    if row.parts and whole.decision not in ("smalltalk", "empty"):
         matches = combine(whole, [matcher.part(a, tuning, threshold) for a in row.parts], tuning, threshold)
     answered = [m for m in matches if m.entry is not None]
     if not answered:
         return Outcome((), tuple(s.entry.ref for s in whole.suggestions), "")
-    return Outcome(tuple(m.entry.ref for m in answered), (), "\n".join(m.answer_text() for m in answered))
+    return Outcome(tuple(m.entry.ref for m in answered), (),
+                   "\n".join(m.answer_text() + (m.extra[1] if m.extra else "") for m in answered))
 
 
 def folds_of(n: int, folds: int = FOLDS, seed: int = SEED) -> list[int]:
@@ -226,6 +231,27 @@ def cross_validate(matcher: Matcher, questions: list[Labelled], folds: int = FOL
     return report, chosen, final
 
 
+def by_set() -> None:
+    """Each set but the main one answered by models trained on all the others, with the shipped
+    tuning and threshold."""
+    from bench.learn import train_both
+    from bot.config import load_config
+
+    matcher = Matcher(default_kb(), 0, 0)
+    threshold = load_config().matching.answer_threshold
+    sets = [(p.name, load_set(p)) for p in labelled_sets()]
+    pooled = Report("left out")
+    for name, questions in sets[1:]:
+        m = train_both(matcher, [q for other, qs in sets if other != name for q in qs])
+        report = Report(name, [judge(r.question, outcome(m, r, Tuning(), threshold)) for r in prepare(m, questions)])
+        pooled.verdicts += report.verdicts
+        print(f"{name:28s} in scope {report.accuracy:.3f}  abstention {report.abstention:.3f}  "
+              f"confidently wrong {report.wrong_rate:.3f}")
+    print(f"{'each set left out, pooled':28s} in scope {pooled.accuracy:.3f} ({pooled.right_in}/{pooled.n_in})  "
+          f"abstention {pooled.abstention:.3f} ({pooled.right_out}/{pooled.n_out})  "
+          f"confidently wrong {pooled.wrong_rate:.3f} ({pooled.wrong}/{pooled.n})")
+
+
 def describe(t: Tuning) -> str:
     return ", ".join(f"{f.name}={getattr(t, f.name)}" for f in fields(t))
 
@@ -241,7 +267,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--without-topics", action="store_true",
                     help="with no out-of-scope topics and the learned gate tuned per fold: how an unseen "
                          "question about an unlisted topic fares")
+    ap.add_argument("--by-set", action="store_true",
+                    help="leave each labelled set out in turn: train without it and answer it with the "
+                         "shipped setting (how a new voice fares, topics and synonyms aside)")
     args = ap.parse_args(argv)
+    if args.by_set:
+        by_set()
+        return
     kb = default_kb()
     if args.without_topics:
         kb = dataclasses.replace(kb, out_of_scope=())

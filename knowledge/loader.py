@@ -111,9 +111,20 @@ class Entry:
     # What happens to an enterprise that this clause is the rule for (更名, 合并, 生产安全事故): a
     # question naming the situations of this clause only is about it, whatever procedure it names.
     situations: tuple[str, ...] = ()
+    # Sentences of other clauses that belong with this answer when the question names one of their
+    # words (小巨人复核 answered with 一（三） also gets 二、2's 2026 review): (words, entry id,
+    # sentence number from 1).
+    companions: tuple["Companion", ...] = ()
     # Follow-up clauses only: the refs of the notice's clauses this one fills in or supersedes.
     fills: tuple[str, ...] = ()
     supersedes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Companion:
+    when: tuple[str, ...]  # words of the question (as written or in the notice's terms)
+    entry: str             # the other clause's id
+    sentence: int          # which sentence of its answer (split after 。 and ；), from 1
 
 
 @dataclass(frozen=True)
@@ -376,7 +387,8 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
     if not ID_RE.match(eid):
         raise r.fail("id", "must be lowercase letters, digits and hyphens")
     r.unknown({"id", "ref", "title", "text", "answer", "questions", "keywords", "related", "links", "dates",
-               "tiers", "triggers", "situations", "facts", *(("fills", "supersedes") if amends is not None else ())})
+               "tiers", "triggers", "situations", "facts", "companions",
+               *(("fills", "supersedes") if amends is not None else ())})
     tiers = r.str_list("tiers") or TIERS
     for t in tiers:
         if t not in TIERS:
@@ -410,8 +422,29 @@ def _entry(file: str, index: int, table: dict, headings: dict[str, str], links: 
         dates=tuple(_date_spec(r, i, t) for i, t in enumerate(raw_dates)),
         tiers=frozenset(tiers), triggers=r.str_list("triggers"), situations=r.str_list("situations"),
         cite=cite_for(ref, headings, title, "通知" if amends is None else ""), facts=r.str_list("facts"),
+        companions=_companions(r, table),
         fills=own.get("fills", ()), supersedes=own.get("supersedes", ()),
     )
+
+
+def answer_sentences(answer: str) -> list[str]:
+    """An answer cut into sentences after 。 and ；, each keeping its mark."""
+    return [s for s in re.findall(r"[^。；]+[。；]?", answer) if s.strip()]
+
+
+def _companions(r: "_Reader", table: dict) -> tuple[Companion, ...]:
+    raw = table.get("companions", [])
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise r.fail("companions", "must be [[entry.companions]] tables")
+    out = []
+    for c in raw:
+        sub = _Reader(r.file, r.entry, c)
+        sub.unknown({"when", "entry", "sentence"})
+        number = c.get("sentence")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise sub.fail("companions", "sentence must be a whole number from 1")
+        out.append(Companion(sub.str_list("when", 1), sub.str("entry"), number))
+    return tuple(out)
 
 
 def _group_list(file: str, doc: dict, table_name: str, key: str, list_name: str,
@@ -472,6 +505,13 @@ def load(data_dir: str | Path = DATA_DIR, followups_dirs: Iterable[str | Path] =
                 raise DataError("clauses.toml", e.id, "related", f"{rel!r} is not an entry id")
             if rel == e.id:
                 raise DataError("clauses.toml", e.id, "related", "names the entry itself")
+        for c in e.companions:
+            other = by_id.get(c.entry)
+            if other is None or other.id == e.id:
+                raise DataError("clauses.toml", e.id, "companions", f"{c.entry!r} is not another entry's id")
+            if c.sentence > len(answer_sentences(other.answer)):
+                raise DataError("clauses.toml", e.id, "companions",
+                                f"{other.id!r} has no sentence {c.sentence} in its answer")
 
     synonyms = _group_list("synonyms.toml", _read_toml(data_dir / "synonyms.toml"), "group", "term", "variants")
     oos = _group_list("out_of_scope.toml", _read_toml(data_dir / "out_of_scope.toml"), "topic", "name", "terms",

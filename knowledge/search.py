@@ -39,7 +39,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .learned import LinearModel, digest
-from .loader import Entry, KnowledgeBase
+from .loader import Entry, KnowledgeBase, answer_sentences
 from .normalize import Synonyms, clean, is_cjk, tokens
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,17 @@ TRIGGER_BONUS = 30.0  # a question that names the clause (附件4) is about that
 # Idf weight of asked words a later answer sentence must add to the first to lead the reply
 # (about two distinctive words: 累计 两次).
 LEAD_MIN_WEIGHT = 5.0
+# A related clause adds a sentence to the answer only when it scores this share of the answer's.
+EXTRA_SHARE = 0.6
 # Keywords that name an outcome, not a topic: a later question of a message that names only one
 # (会不会直接取消称号？) asks about the consequence of the question before it.
 OUTCOME_WORDS = frozenset({"取消认定", "取消称号", "取消", "失效", "自动失效", "有效", "依然有效", "继续有效"})
+# A question of a message that goes on about the one before it (也是区里先推荐吗？跟小巨人是什么
+#关系？): read alone it seems covered, but it asks about the uncovered topic named before.
+_CONTINUES_RE = re.compile(r"^\s*(?:\d+\s*[.、)）]\s*)?(?:也|跟|和|同|与|那它|它|这个|那个|多少钱)")
+# A covered question of a message that also names an uncovered topic is answered only below this
+# learned out-of-scope probability of its own (到期怎么重新认定, after 高新技术企业认定…: 0.94).
+OWN_PART_OOS = 0.4
 # A later question that only checks the answer before (是那个查证书的网站吗？就是5月31日吗？).
 _CONFIRMS_RE = re.compile(r"^\s*(那|那么)?\s*(就|也)?\s*(是不是|是否|是)\s*(那个|这个|那|这|指|说|就是)|^\s*(对吗|是吗|对不对|是不是)")
 _UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[a-z]+")
@@ -101,11 +109,6 @@ _LEADING_GREETING_RE = re.compile(r"^(?:(?:你好|您好|老师好|hello|hi|hey|
 
 # A Latin word written against Chinese characters (准备IPO, 有zjtx) is still a word of its own.
 _SCRIPT_SEAM_RE = re.compile(r"(?<=[\u3400-\u9fff])(?=[a-z0-9])|(?<=[a-z0-9])(?=[\u3400-\u9fff])")
-
-
-def answer_sentences(answer: str) -> list[str]:
-    """An answer cut into sentences after 。 and ；, each keeping its mark."""
-    return [s for s in re.findall(r"[^。；]+[。；]?", answer) if s.strip()]
 
 
 def smalltalk_kind(text: str) -> str | None:
@@ -166,10 +169,10 @@ def sub_questions(text: str) -> list[str]:
 class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
-    w_coverage: float = 0.6
+    w_coverage: float = 0.4
     w_example: float = 0.2
     w_keyword: float = 0.1
-    w_neighbour: float = 0.2     # idf-weighted cosine to the closest example question
+    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
     w_learned: float = 0.4       # probability from the linear model over character n-grams
     w_situation: float = 0.5     # the question names what happened to the enterprise, for this clause only
     # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
@@ -178,7 +181,7 @@ class Tuning:
     # At or above this learned out-of-scope probability, a question nothing answers outright gets
     # "the notice does not cover this" instead of suggestions of unrelated clauses.
     oos_max: float = 0.5
-    min_margin: float = 0.0      # how far the best must lead the second to be answered outright
+    min_margin: float = 2.0      # how far the best must lead the second to be answered outright
     # A question with little information (one common word: 复核, 平台, 怎么办 — idf sum below
     # vague_info) that does not clearly favour one clause (lead below vague_lead × its score) is answered
     # with suggestions instead.
@@ -224,6 +227,9 @@ class Analysis:
     info: float = 0.0                 # idf sum of the focus: how much the question says
     focus_tokens: dict | None = None  # token weights of the focus, to choose the lead sentence
     oos: float = 0.0                  # learned probability that it is about nothing the notice covers
+    # (entry, other entry) where the entry's answer brings a sentence of the other because the
+    # question names its companion words: between these two, a small lead is no ambiguity.
+    paired: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -249,6 +255,12 @@ class Match:
     smalltalk: str | None = None  # greeting | thanks | bye | identity | ack
     lead: int | None = None
     more: bool = False
+    # Set on the first answer of a message that also asked about a topic the notice does not
+    # cover (补贴多少？有效期几年？): say so after the answers.
+    uncovered: str | None = None
+    # A sentence of a related clause that says what was asked and the answer does not (小巨人复核
+    # answered with 一（三）: 二、2's 2026 review), with that clause: shown after the answer, cited.
+    extra: tuple[Entry, str] | None = None
 
     @property
     def decision(self) -> str:
@@ -360,6 +372,15 @@ class Matcher:
         self._n_examples = j
         self._answer_tokens = [[set(tokens(self.normalize(s))) for s in answer_sentences(e.answer)]
                                for e in self.entries]
+        # Declared companions: (words as written and normalised, entry index, sentence).
+        self._companions = [[(sorted({k for w in c.when for k in (clean(w).replace(" ", ""),
+                                                                  self.normalize(w).replace(" ", ""))} - {""}),
+                              self._position[c.entry], answer_sentences(kb.by_id[c.entry].answer)[c.sentence - 1])
+                             for c in e.companions] for e in self.entries]
+        # Related both ways: an entry names its related entries, and is related to those naming it.
+        self._related = [sorted({self._position[r] for r in e.related}
+                                | {j for j, f in enumerate(self.entries) if e.id in f.related} - {i})
+                         for i, e in enumerate(self.entries)]
         self._oos_index = [(name, [self._parts(t) for t in terms], [self._parts(u) for u in unless])
                            for name, terms, unless in kb.out_of_scope]
         # Per topic, the words of its terms' first slots: a topic none of them is present for is skipped.
@@ -582,7 +603,13 @@ class Matcher:
         if self.oos_model is not None:  # the message, its focus, without background: the least uncovered
             oos = min(self.oos_model.probabilities(x)[1] for x in {norm, f_norm, *([k_norm] if kept_view else [])})
         return Analysis(question, whole=self.signals(norm, weights), views=tuple(views), tier_ok=tier_ok,
-                        info=sum(f_weights.values()), focus_tokens=f_weights, oos=oos)
+                        info=sum(f_weights.values()), focus_tokens=f_weights, oos=oos,
+                        paired=self._paired(stripped, norm))
+
+    def _paired(self, cleaned: str, norm: str) -> frozenset:
+        texts = (cleaned.replace(" ", ""), norm.replace(" ", ""))
+        return frozenset((i, j) for i, companions in enumerate(self._companions) for words, j, _ in companions
+                         if any(w in t for w in words for t in texts))
 
     def candidate(self, analysis: Analysis, tuning: Tuning) -> tuple[str | None, float, bool]:
         """The best clause's ref, its score and whether anything but the threshold stops it."""
@@ -616,6 +643,9 @@ class Matcher:
         rows = np.arange(n_t)
         top = scores[rows, order[:, 0]]
         margin = top - scores[rows, order[:, 1]] if scores.shape[1] > 1 else top
+        if analysis.paired and scores.shape[1] > 1:
+            paired = np.array([(int(b), int(c)) in analysis.paired for b, c in zip(order[:, 0], order[:, 1])])
+            margin = np.where(paired, np.maximum(margin, np.array([t.min_margin for t in tunings])), margin)
         first = tunings[0]
         vague = (analysis.info < first.empty_info) | ((analysis.info < first.vague_info) & (margin < first.vague_lead * top))
         ok = (margin >= np.array([t.min_margin for t in tunings])) & ~vague
@@ -626,6 +656,8 @@ class Matcher:
         best, second = _top_two(scores)
         top = scores[best]
         margin = top - (scores[second] if second is not None else 0.0)
+        if (best, second) in analysis.paired:
+            margin = max(margin, tuning.min_margin)
         vague = analysis.info < tuning.empty_info or (analysis.info < tuning.vague_info and margin < tuning.vague_lead * top)
         return best, top - 100.0 * tuning.oos_penalty * analysis.oos, margin >= tuning.min_margin and not vague
 
@@ -646,7 +678,8 @@ class Matcher:
         scores = self.scores(analysis, tuning)
         best, top, ok = self._best(analysis, scores, tuning)
         if top >= threshold and ok:
-            return Match(q, self.entries[best], round(top, 1), lead=self._lead(best, analysis)), scores
+            return Match(q, self.entries[best], round(top, 1), lead=self._lead(best, analysis),
+                         extra=self._extra(best, scores, analysis)), scores
         if analysis.oos >= tuning.oos_max and top < threshold:
             # Out of scope by the learned gate, and nothing would have been answered anyway: say the
             # notice does not cover it rather than suggest unrelated clauses.
@@ -663,7 +696,7 @@ class Matcher:
     def match_many(self, text: str) -> list[Match]:
         whole = self.match(text)
         parts = sub_questions(text[:MAX_QUESTION_CHARS])
-        if len(parts) < 2 or whole.decision in ("smalltalk", "empty") or whole.out_of_scope:
+        if len(parts) < 2 or whole.decision in ("smalltalk", "empty"):
             return [whole]
         return combine(whole, [self.part(self.analyse(p)) for p in parts], self.tuning, self.answer_threshold)
 
@@ -680,7 +713,35 @@ class Matcher:
             i = self._position[m.entry.id]
             named = (any(k in t for t in texts for k in self._topic_words[i] if k not in OUTCOME_WORDS)
                      and not _CONFIRMS_RE.match(cleaned))
-        return Part(m, {e.id: sc for e, sc in zip(self.entries, scores)}, named)
+        return Part(m, {e.id: sc for e, sc in zip(self.entries, scores)}, named, analysis.oos)
+
+    def _extra(self, index: int, scores: list[float], analysis: Analysis) -> tuple[Entry, str] | None:
+        """What the answer needs from another clause: a declared companion whose words the
+        question names (`Entry.companions`); else the sentence of a related clause, scoring at
+        least EXTRA_SHARE of the answer's, that holds the most of the asked words the answer lacks
+        (at least LEAD_MIN_WEIGHT of them)."""
+        if self._companions[index]:
+            cleaned = clean(analysis.question)
+            texts = (cleaned.replace(" ", ""), self.normalize(cleaned).replace(" ", ""))
+            for words, j, sentence in self._companions[index]:
+                if any(w in t for w in words for t in texts):
+                    return self.entries[j], sentence
+        asked = analysis.focus_tokens or {}
+        if not asked:
+            return None
+        have = set().union(*self._answer_tokens[index])
+        best, best_weight = None, float(LEAD_MIN_WEIGHT)
+        for j in self._related[index]:
+            if scores[j] < EXTRA_SHARE * scores[index]:
+                continue
+            for k, sentence in enumerate(self._answer_tokens[j]):
+                weight = sum(w for t, w in asked.items() if len(t) > 1 and t in sentence and t not in have)
+                if weight >= best_weight:
+                    best, best_weight = (j, k), weight
+        if best is None:
+            return None
+        j, k = best
+        return self.entries[j], answer_sentences(self.entries[j].answer)[k]
 
     def _lead(self, index: int, analysis: Analysis) -> int | None:
         """The answer sentence that says what the first sentence does not and the question asks:
@@ -702,6 +763,7 @@ class Part:
     match: Match
     scores: dict[str, float]  # entry id → this question's score for it
     names_topic: bool         # it names a topic of its own clause (a keyword, not only an outcome)
+    oos: float = 0.0          # the learned probability that it is about something uncovered
 
 
 def combine(whole: Match, parts: list[Part], tuning: Tuning, threshold: float) -> list[Match]:
@@ -713,7 +775,27 @@ def combine(whole: Match, parts: list[Part], tuning: Tuning, threshold: float) -
     says what it is about by itself: it names a topic of its clause (改名了要怎么办, 申报收费吗;
     not 交到哪里, 有时限吗, nor only an outcome such as 会不会取消称号, nor 是那个…吗 checking the
     answer before), and it is not an English sentence. Two answers at most: the whole's and the
-    first other one found."""
+    first other one found.
+
+    A message whose whole names an uncovered topic keeps its abstention unless another of its
+    questions is covered and answered on its own terms (names its topic, `second_extra` above the
+    threshold): 专精特新补贴能拿多少？申报要交钱吗？ answers the second and says the first is not
+    covered (`Match.uncovered`)."""
+    if whole.out_of_scope:
+        covered = [p.match for p in parts if p.match.entry is not None]
+        named = [p.match for p in parts if p.match.entry is not None and p.names_topic and p.oos < OWN_PART_OOS
+                 and not _CONTINUES_RE.match(p.match.question) and not _mostly_latin(p.match.question)
+                 and p.match.score >= threshold + tuning.second_extra]
+        if not named or len(named) < len(covered):
+            return [whole]
+
+        first = [] if not named else [named[0]]
+        for m in named[1:]:
+            if all(m.entry.id != f.entry.id for f in first):
+                first.append(m)
+        more = len(first) > 2
+        return [replace(m, more=more, uncovered=whole.out_of_scope if i == 0 else None)
+                for i, m in enumerate(first[:2])]
     found: list[tuple[int, Match]] = []  # (the question it answers, in message order; the answer)
     if whole.entry is not None:
         asked = [p.scores.get(whole.entry.id, 0.0) for p in parts]

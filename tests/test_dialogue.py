@@ -109,3 +109,17 @@ def test_bad_typed_settings_are_refused_and_nothing_changes(svc, command, error)
     assert error in r.html
     s = svc.subscriptions.settings(USER)
     assert s.send_time == dt.time(9, 0) and s.leads == (30, 7, 1)
+
+
+def test_a_message_with_a_covered_and_an_uncovered_question_answers_one_and_names_the_other(svc):
+    replies = say(svc, "专精特新的补贴能拿多少？另外申报本身收不收费？")
+    text = "\n".join(r.html for r in replies)
+    assert "均不收取任何费用" in text and "第六部分" in text
+    assert replies[-1].html.startswith("另外，这份通知没有涉及") and "补贴" in replies[-1].html
+
+
+def test_the_sentence_of_a_companion_clause_is_shown_with_its_own_citation(svc):
+    html = say(svc, "证书在哪领？领证收不收钱？")[0].html
+    main, _, extra = html.partition("另见：")
+    assert "10个工作日后" in main and "第五部分" in main
+    assert "均不收取任何费用" in extra and "第六部分" in extra

@@ -139,6 +139,12 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     ("clauses.toml", '[[entry]]', '[[entry]]\nnonsense = [', ["clauses.toml", "not valid TOML"]),
     ("meta.toml", 'date = 2026-02-09', 'date = "yesterday"', ["meta.toml", "'date'"]),
     ("synonyms.toml", "variants = [", "variants = 7\nx = [", ["synonyms.toml", "variants"]),
+    ("clauses.toml", 'entry = "review-2026"', 'entry = "no-such-entry"', ["giant", "companions", "no-such-entry"]),
+    ("clauses.toml", 'entry = "review-2026"\nsentence = 2', 'entry = "review-2026"\nsentence = 9',
+     ["giant", "companions", "no sentence 9"]),
+    ("clauses.toml", 'entry = "review-2026"\nsentence = 2', 'entry = "review-2026"\nsentence = "2"',
+     ["giant", "companions", "whole number"]),
+    ("clauses.toml", 'when = ["复核", "到期"]', 'when = []', ["giant", "'when'", "at least 1"]),
 ])
 def test_a_broken_data_file_is_refused_with_file_entry_and_field(data_copy, file, old, new, expect):
     edit(data_copy / file, old, new)

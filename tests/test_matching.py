@@ -388,6 +388,27 @@ def test_an_uncovered_topic_in_the_background_does_not_block_the_question(matche
     assert m.entry is not None and m.entry.ref == "1.3", m
 
 
+@pytest.mark.parametrize("text, ref", [
+    ("专精特新的补贴能拿多少？另外申报本身收不收费？", "6.1"),
+    ("专精特新企业可以享受哪些税收优惠？我们公司准备和兄弟公司合并，需要报告吗？", "4.2"),
+])
+def test_a_covered_question_beside_an_uncovered_one_is_answered_and_the_other_named(matcher, text, ref):
+    assert matcher.match(text).out_of_scope  # the message as a whole names an uncovered topic
+    ms = matcher.match_many(text)
+    assert [m.entry.ref for m in ms if m.entry] == [ref]
+    assert ms[0].uncovered == matcher.match(text).out_of_scope
+
+
+@pytest.mark.parametrize("text", [
+    "北京市专精特新中小企业认定后有一次性奖励吗？多少钱？",   # 多少钱 is the reward's amount, not a fee
+    "制造业单项冠军企业怎么申报？也是区里先推荐吗？",           # goes on about 单项冠军
+    "高新技术企业认定有效期也是三年吗？到期怎么重新认定",       # 高企's expiry, not ours
+])
+def test_a_question_going_on_about_an_uncovered_topic_is_not_answered(matcher, text):
+    ms = matcher.match_many(text)
+    assert [m.entry for m in ms] == [None], [m.entry.ref for m in ms if m.entry]
+
+
 def test_match_many_on_an_uncovered_or_empty_message_is_just_match(matcher):
     for text in ("补贴有多少？另外个税怎么报？", "？？？"):
         assert matcher.match_many(text) == [matcher.match(text)]
@@ -411,3 +432,28 @@ def test_background_clauses_are_told_from_the_question(text, gone, kept):
 ])
 def test_an_english_message_in_several_sentences_is_one_question(matcher, text):
     assert [m.entry.ref for m in matcher.match_many(text)] == ["4.1"]
+
+
+@pytest.mark.parametrize("text, ref, extra_ref, fact", [
+    ("证书在哪领？领证收不收钱？", "5", "6.1", "均不收取任何费用"),
+    ("复核结果没出来之前我们的资质还有效吗？复核通过的话能延长几年？", "2.3", "2.1", "复核通过后有效期延长三年"),
+])
+def test_an_answer_brings_the_sentence_of_the_clause_that_goes_with_what_was_asked(matcher, text, ref, extra_ref, fact):
+    m = matcher.match(text)
+    assert m.entry is not None and m.entry.ref == ref, (m.entry and m.entry.ref)
+    assert m.extra is not None and m.extra[0].ref == extra_ref and fact in m.extra[1]
+    assert fact not in m.answer_text()  # the fact is the other clause's, not repeated in this one
+
+
+def test_two_clauses_that_complete_each_other_are_no_ambiguity(matcher):
+    """小巨人复核 scores 一（三） and 二、2 within the margin; each brings the other's sentence, so
+    either answer says who organises it, when, and the 2026 review."""
+    m = matcher.match("小巨人 复核")
+    assert m.entry is not None and {m.entry.ref, m.extra[0].ref} == {"1.3", "2.2"}
+    reply = m.answer_text() + m.extra[1]
+    assert "原则上每年第二季度开展" in reply and "工业和信息化部组织的2026年度到期复核工作" in reply
+
+
+def test_an_answer_without_the_companion_words_has_no_extra_sentence(matcher):
+    m = matcher.match("小巨人一般几月份申报？")
+    assert m.entry is not None and m.entry.ref == "1.3" and m.extra is None

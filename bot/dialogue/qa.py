@@ -118,6 +118,8 @@ class Questions:
             replies.append(reply)
             refs += [r for r in cited if r not in refs]
             sources += [s for s in used if s not in sources]
+        if first.uncovered:
+            replies.append(Reply(self.d.render("uncovered.html", topic=first.uncovered)))
         if first.more:
             replies.append(Reply(MORE_TEXT))
         return Answered(matches, tuple(replies), tuple(refs), tuple(sources), personal)
@@ -147,6 +149,7 @@ class Questions:
             other = self.kb.by_id[rel]
             rows.append((Button(f"相关：{other.title}", f"a:{other.id}"),))
         body = self.d.render("answer.html", entry=entry, answer=match.answer_text() if match else entry.answer,
+                             extra=match.extra if match else None,
                              amendments=amendments[:1], personal=personal, invite=invite)
         refs = (*(personal.refs if personal else ()), entry.ref)
         sources = tuple(a.followup.as_source().to_dict() for a in amendments[:1])
