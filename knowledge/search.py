@@ -199,7 +199,6 @@ class Tuning:
     second_gap: float = 10.0
 
 
-
 @dataclass(frozen=True)
 class Signals:
     """The raw signals (0–1) of one text for every entry, before blending."""
@@ -351,13 +350,9 @@ class Matcher:
         self._idf_unknown = math.log(n + 1) + 1.0
         self._idf = {t: math.log((n + 1) / (c + 0.5)) + (0.0 if c < n else -0.3) for t, c in df.items()}
         self._triggers = [[clean(t).replace(" ", "") for t in e.triggers] for e in self.entries]
-        self._situations = [sorted({k for w in e.situations for k in (clean(w).replace(" ", ""),
-                                                                        self.normalize(w).replace(" ", ""))} - {""})
-                            for e in self.entries]
+        self._situations = [self._forms(e.situations) for e in self.entries]
         # What names a clause's topic in a question: its keywords and triggers, as written and normalised.
-        self._topic_words = [sorted({k for w in (*e.keywords, *e.triggers) for k in (clean(w).replace(" ", ""),
-                                                                                     self.normalize(w).replace(" ", ""))} - {""})
-                             for e in self.entries]
+        self._topic_words = [self._forms((*e.keywords, *e.triggers)) for e in self.entries]
         # Example questions as tf-idf vectors in an inverted index, for the neighbour signal.
         postings: dict[str, list[tuple[int, float]]] = {}
         j = 0
@@ -373,9 +368,8 @@ class Matcher:
         self._answer_tokens = [[set(tokens(self.normalize(s))) for s in answer_sentences(e.answer)]
                                for e in self.entries]
         # Declared companions: (words as written and normalised, entry index, sentence).
-        self._companions = [[(sorted({k for w in c.when for k in (clean(w).replace(" ", ""),
-                                                                  self.normalize(w).replace(" ", ""))} - {""}),
-                              self._position[c.entry], answer_sentences(kb.by_id[c.entry].answer)[c.sentence - 1])
+        self._companions = [[(self._forms(c.when), self._position[c.entry],
+                              answer_sentences(kb.by_id[c.entry].answer)[c.sentence - 1])
                              for c in e.companions] for e in self.entries]
         # Related both ways: an entry names its related entries, and is related to those naming it.
         self._related = [sorted({self._position[r] for r in e.related}
@@ -430,6 +424,10 @@ class Matcher:
         return twin
 
     # -- pieces -----------------------------------------------------------------------------
+
+    def _forms(self, words: Iterable[str]) -> list[str]:
+        """Words as written and in the notice's terms, without spaces: what a question is searched for."""
+        return sorted({k for w in words for k in (clean(w).replace(" ", ""), self.normalize(w).replace(" ", ""))} - {""})
 
     def normalize(self, text: str) -> str:
         return self._normalize_cleaned(clean(text))
@@ -720,12 +718,9 @@ class Matcher:
         question names (`Entry.companions`); else the sentence of a related clause, scoring at
         least EXTRA_SHARE of the answer's, that holds the most of the asked words the answer lacks
         (at least LEAD_MIN_WEIGHT of them)."""
-        if self._companions[index]:
-            cleaned = clean(analysis.question)
-            texts = (cleaned.replace(" ", ""), self.normalize(cleaned).replace(" ", ""))
-            for words, j, sentence in self._companions[index]:
-                if any(w in t for w in words for t in texts):
-                    return self.entries[j], sentence
+        for _, j, sentence in self._companions[index]:
+            if (index, j) in analysis.paired:  # the question names its words (`_paired`)
+                return self.entries[j], sentence
         asked = analysis.focus_tokens or {}
         if not asked:
             return None
@@ -788,14 +783,12 @@ def combine(whole: Match, parts: list[Part], tuning: Tuning, threshold: float) -
                  and p.match.score >= threshold + tuning.second_extra]
         if not named or len(named) < len(covered):
             return [whole]
-
-        first = [] if not named else [named[0]]
-        for m in named[1:]:
-            if all(m.entry.id != f.entry.id for f in first):
-                first.append(m)
-        more = len(first) > 2
-        return [replace(m, more=more, uncovered=whole.out_of_scope if i == 0 else None)
-                for i, m in enumerate(first[:2])]
+        answers: list[Match] = []
+        for m in named:  # the first question about each clause
+            if all(m.entry.id != a.entry.id for a in answers):
+                answers.append(m)
+        return [replace(m, more=len(answers) > 2, uncovered=whole.out_of_scope if i == 0 else None)
+                for i, m in enumerate(answers[:2])]
     found: list[tuple[int, Match]] = []  # (the question it answers, in message order; the answer)
     if whole.entry is not None:
         asked = [p.scores.get(whole.entry.id, 0.0) for p in parts]
