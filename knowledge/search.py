@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 500
 # The learned signal's model, trained ahead of time (`python -m bench.learn`, knowledge/learned.py).
 LEARNED_MODEL = Path(__file__).resolve().parent / "data" / "learned.npz"
-LEARNED_OOS_MODEL = Path(__file__).resolve().parent / "data" / "learned_oos.npz"
 # Out-of-scope topics are looked for in a message's focus, so that a company's background (营收
 # 两个亿) does not make its question uncovered; a message this short has no background, and its
 # whole text is looked at too (搬到朝阳，还在北京市内，要变更吗).
@@ -170,14 +169,14 @@ class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
     w_coverage: float = 0.4
-    w_example: float = 0.2
+    w_example: float = 0.1
     w_keyword: float = 0.1
-    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.4       # probability from the linear model over character n-grams
-    w_situation: float = 0.5     # the question names what happened to the enterprise, for this clause only
+    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
+    w_learned: float = 0.8       # probability from the linear model over character n-grams
+    w_situation: float = 0.8     # the question names what happened to the enterprise, for this clause only
     # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
     # question is about something the notice does not cover.
-    oos_penalty: float = 0.6
+    oos_penalty: float = 1.4
     # At or above this learned out-of-scope probability, a question nothing answers outright gets
     # "the notice does not cover this" instead of suggestions of unrelated clauses.
     oos_max: float = 0.5
@@ -319,7 +318,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, answer_threshold: float = 55.0,
                  suggest_threshold: float = 35.0, max_suggestions: int = 3, tuning: Tuning = Tuning(),
-                 model: LinearModel | None = None, oos_model: LinearModel | None = None):
+                 model: LinearModel | None = None):
         self.kb = kb
         self.tuning = tuning
         self.answer_threshold = answer_threshold
@@ -388,10 +387,10 @@ class Matcher:
         self._oos_by_length: dict[int, set[str]] = {}
         for w in self._oos_cjk:
             self._oos_by_length.setdefault(len(w), set()).add(w)
+        # The shipped model has one class more than there are clauses: "outside", the labelled questions
+        # the notice does not cover. One trained at start-up (the shipped one does not fit the clauses)
+        # learns from the example questions alone and has no such class: then there is no learned gate.
         self.model = model or self._shipped_model(LEARNED_MODEL) or LinearModel.train(self.learning_examples(), n)
-        # Out of scope, learned: in scope (the examples and labelled questions) against the labelled
-        # out-of-scope questions. Only shipped, never trained at start-up (without it: no such gate).
-        self.oos_model = oos_model or self._shipped_model(LEARNED_OOS_MODEL, 2)
 
     # -- the learned signal -----------------------------------------------------------------
 
@@ -409,22 +408,31 @@ class Matcher:
         trained for other ones is not used."""
         return digest(x for e in self.entries for x in (e.id, e.title, *e.questions))
 
-    def _shipped_model(self, path: Path, classes: int | None = None) -> LinearModel | None:
+    def _shipped_model(self, path: Path) -> LinearModel | None:
         if not path.exists():
             return None
         model = LinearModel.load(path)
-        if model.meta.get("examples") != self.examples_digest() or model.classes != (classes or len(self.entries)):
+        if model.meta.get("examples") != self.examples_digest() or model.classes != len(self.entries) + 1:
             log.warning("%s was trained for other example questions; not used (retrain: python -m bench.learn)",
                         path.name)
             return None
         return model
 
-    def with_model(self, model: LinearModel, oos_model: LinearModel | None = None) -> "Matcher":
-        """The same matcher with other learned models (calibration: one per fold)."""
+    def with_model(self, model: LinearModel) -> "Matcher":
+        """The same matcher with another learned model (calibration: one per fold)."""
         twin = copy.copy(self)
         twin.model = model
-        twin.oos_model = oos_model
         return twin
+
+    def learned(self, norm: str) -> tuple[list[float], float]:
+        """The learned model's probability of each clause (among the clauses) and of the text being
+        about something the notice does not cover (0 for a model without that class)."""
+        p = self.model.probabilities(norm)
+        n = len(self.entries)
+        if len(p) == n:
+            return p, 0.0
+        total = sum(p[:n])
+        return ([x / total for x in p[:n]] if total > 0 else p[:n]), p[n]
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -506,7 +514,8 @@ class Matcher:
                 squashed = squashed.replace(word, "")
         return frozenset(named - {""})
 
-    def signals(self, norm: str, weights: dict[str, float] | None = None) -> Signals:
+    def signals(self, norm: str, weights: dict[str, float] | None = None,
+                learned: list[float] | None = None) -> Signals:
         n = len(self.entries)
         weights = self._query_weights(norm) if weights is None else weights
         total = sum(weights.values())
@@ -531,8 +540,8 @@ class Matcher:
         situation = [0.0] * n
         if len(named_situations) == 1:
             situation[named_situations[0]] = 1.0
-        return Signals(coverage, best_example, keyword, self._neighbours(norm), self.model.probabilities(norm),
-                       direct, situation)
+        return Signals(coverage, best_example, keyword, self._neighbours(norm),
+                       self.learned(norm)[0] if learned is None else learned, direct, situation)
 
     def _vector(self, norm: str, known_only: bool = False) -> dict[str, float]:
         """Unit tf-idf vector of a normalised text over bigrams and Latin words: single Chinese
@@ -585,26 +594,29 @@ class Matcher:
         topic = self.out_of_scope(f_clean, f_norm)
         if not topic and focus_text != question and len(stripped) <= SHORT_MESSAGE_CHARS:
             topic = self.out_of_scope(stripped, norm)  # too short to carry background
-        if topic and not self._names_an_attachment(stripped, norm):
+        names_attachment = self._names_an_attachment(stripped, norm)
+        if topic and not names_attachment:
             return Analysis(question, topic=topic)
         named = self.tiers_named(norm)
         tier_ok = tuple(not named or bool(named & e.tiers) for e in self.entries)
         f_weights = self._query_weights(f_norm) if f_norm != norm else weights
-        views = [self.signals(f_norm, f_weights)] if f_norm != norm and f_weights else []
+        learned = {norm: self.learned(norm)}
+        if f_norm != norm:
+            learned[f_norm] = self.learned(f_norm)
+        views = [self.signals(f_norm, f_weights, learned[f_norm][0])] if f_norm != norm and f_weights else []
         kept = without_background(question)
-        kept_view = False
         if kept not in (question, focus_text):
             k_norm = self.normalize(kept)
             k_weights = self._query_weights(k_norm)
             if k_weights and k_norm not in (norm, f_norm):
-                views.append(self.signals(k_norm, k_weights))
-                kept_view = True
+                learned[k_norm] = self.learned(k_norm)
+                views.append(self.signals(k_norm, k_weights, learned[k_norm][0]))
         f_weights = f_weights or weights
-        oos = 0.0
-        if self.oos_model is not None:  # the message, its focus, without background: the least uncovered
-            oos = min(self.oos_model.probabilities(x)[1] for x in {norm, f_norm, *([k_norm] if kept_view else [])})
-        return Analysis(question, whole=self.signals(norm, weights), views=tuple(views), tier_ok=tier_ok,
-                        info=sum(f_weights.values()), focus_tokens=f_weights, oos=oos,
+        # The message, its focus, without background: how likely the least uncovered of them is
+        # uncovered. A question naming an attachment is about it, whatever else it names (as for topics).
+        oos = 0.0 if names_attachment else min(outside for _, outside in learned.values())
+        return Analysis(question, whole=self.signals(norm, weights, learned[norm][0]), views=tuple(views),
+                        tier_ok=tier_ok, info=sum(f_weights.values()), focus_tokens=f_weights, oos=oos,
                         paired=self._paired(stripped, norm))
 
     def _paired(self, cleaned: str, norm: str) -> frozenset:

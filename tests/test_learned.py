@@ -11,7 +11,7 @@ from bench.calibrate import grid
 from bench.learn import current
 from knowledge.learned import LinearModel
 from knowledge.loader import default_kb
-from knowledge.search import LEARNED_MODEL, LEARNED_OOS_MODEL, Matcher
+from knowledge.search import LEARNED_MODEL, Matcher
 
 
 @pytest.fixture(scope="module")
@@ -19,20 +19,23 @@ def matcher():
     return Matcher(default_kb(), 0, 0)
 
 
-@pytest.mark.parametrize("which", ["clauses", "out of scope"])
-def test_the_shipped_models_are_trained_on_the_current_examples_and_labelled_questions(matcher, which):
-    path = LEARNED_MODEL if which == "clauses" else LEARNED_OOS_MODEL
-    shipped = LinearModel.load(path)
-    _, trained_on, _, oos_trained_on = current(matcher)
-    assert shipped.meta["trained_on"] == (trained_on if which == "clauses" else oos_trained_on), \
-        "retrain: python -m bench.learn"
+def test_the_shipped_model_is_trained_on_the_current_examples_and_labelled_questions(matcher):
+    shipped = LinearModel.load(LEARNED_MODEL)
+    _, trained_on = current(matcher)
+    assert shipped.meta["trained_on"] == trained_on, "retrain: python -m bench.learn"
     assert shipped.meta["examples"] == matcher.examples_digest()
     assert shipped.meta["entries"] == ",".join(e.id for e in matcher.entries)
 
 
-def test_the_matcher_uses_the_shipped_models_when_they_fit_the_clauses(matcher):
+def test_the_matcher_uses_the_shipped_model_with_its_outside_class(matcher):
     assert matcher.model.meta.get("examples") == matcher.examples_digest()
-    assert matcher.oos_model is not None and matcher.oos_model.meta.get("examples") == matcher.examples_digest()
+    assert matcher.model.classes == len(matcher.entries) + 1
+    inside, outside = matcher.learned(matcher.normalize("年报什么时候截止？"))
+    assert sum(inside) == pytest.approx(1.0) and outside < 0.2
+    assert matcher.entries[max(range(len(inside)), key=inside.__getitem__)].ref == "3"
+    covered = matcher.analyse("年度信息更新什么时候截止？").oos
+    uncovered = matcher.analyse("复核材料具体要准备哪些？").oos  # no topic names it
+    assert covered < 0.2 < 0.8 < uncovered
 
 
 def test_a_model_trained_for_other_example_questions_is_replaced_by_one_trained_at_start_up(caplog):
@@ -41,7 +44,8 @@ def test_a_model_trained_for_other_example_questions_is_replaced_by_one_trained_
     edited = dataclasses.replace(first, questions=(*first.questions, "这是新加的一个例句吗？"))
     other = dataclasses.replace(kb, entries=(edited, *kb.entries[1:]))
     m = Matcher(other, 0, 0)
-    assert m.model.meta == {} and m.oos_model is None and "bench.learn" in caplog.text
+    assert m.model.meta == {} and m.model.classes == len(m.entries) and "bench.learn" in caplog.text
+    assert m.analyse("年度信息更新什么时候截止？").oos == 0.0  # no outside class: no learned gate
     assert m.match("年报什么时候截止？").entry.ref == "3"
 
 
