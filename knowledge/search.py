@@ -514,10 +514,10 @@ class Matcher:
                 squashed = squashed.replace(word, "")
         return frozenset(named - {""})
 
-    def signals(self, norm: str, weights: dict[str, float] | None = None,
-                learned: list[float] | None = None) -> Signals:
+    def signals(self, norm: str, weights: dict[str, float], learned: list[float]) -> Signals:
+        """Every signal of a normalised text; its token weights and learned clause probabilities come
+        from `analyse`, which needs them too (`_query_weights`, `learned`)."""
         n = len(self.entries)
-        weights = self._query_weights(norm) if weights is None else weights
         total = sum(weights.values())
         squashed = norm.replace(" ", "")
         if total <= 0 or not squashed:
@@ -540,8 +540,7 @@ class Matcher:
         situation = [0.0] * n
         if len(named_situations) == 1:
             situation[named_situations[0]] = 1.0
-        return Signals(coverage, best_example, keyword, self._neighbours(norm),
-                       self.learned(norm)[0] if learned is None else learned, direct, situation)
+        return Signals(coverage, best_example, keyword, self._neighbours(norm), learned, direct, situation)
 
     def _vector(self, norm: str, known_only: bool = False) -> dict[str, float]:
         """Unit tf-idf vector of a normalised text over bigrams and Latin words: single Chinese
