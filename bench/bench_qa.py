@@ -45,7 +45,7 @@ RECORDED = (("blind_before.json", "b8e9c29"), ("blind_c.json", "92364db"), ("bli
             ("blind_e.json", "c230d68"), ("blind_f.json", "e9daca2"), ("blind_g.json", "316c3df"),
             ("blind_h.json", "c70c71e"), ("blind_i.json", "e83963b"), ("blind_j.json", "9d80d60"),
             ("blind_s.json", "9d80d60"), ("blind_w.json", "65ac4d3"), ("blind_y.json", "2d1d6b0"),
-            ("blind_x.json", "f4446ef"))
+            ("blind_x.json", "f4446ef"), ("blind_ba.json", "9f6d581"))
 
 
 def latencies(fn, questions, rounds: int = 5) -> tuple[list[float], list[float]]:
@@ -147,7 +147,7 @@ def run() -> dict:
             names = {"梯队助手": f"梯队助手 at {commit}", "BM25": "BM25", "rapidfuzz": "rapidfuzz"}
             recorded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             for r in recorded:
-                rows.append(row(f"blind {r['set'][6].upper()} before (recorded)", names[r["system"]], r))
+                rows.append(row(f"blind {r['set'].split('_')[1].split('.')[0].upper()} before (recorded)", names[r["system"]], r))
     for path in sorted(DATA.glob("blind_*_questions.toml")):
         label = f"blind {path.name.split('_')[1].upper()} now (folded in)"
         blind_now = load_set(path)
