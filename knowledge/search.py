@@ -169,11 +169,11 @@ class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
     w_coverage: float = 0.4
-    w_example: float = 0.1
+    w_example: float = 0.2
     w_keyword: float = 0.1
     w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.8       # probability from the linear model over character n-grams
-    w_situation: float = 0.8     # the question names what happened to the enterprise, for this clause only
+    w_learned: float = 0.6       # probability from the linear model over character n-grams
+    w_situation: float = 0.6     # the question names what happened to the enterprise, for this clause only
     # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
     # question is about something the notice does not cover.
     oos_penalty: float = 1.4
