@@ -49,6 +49,11 @@ RECORDED = (("blind_before.json", "b8e9c29"), ("blind_c.json", "92364db"), ("bli
             ("blind_bb.json", "98068c0"))
 
 
+def blind_name(filename: str) -> str:
+    """The blind set's name in a question file's name: blind_ba.toml and blind_ba_questions.toml → BA."""
+    return filename.split("_")[1].split(".")[0].upper()
+
+
 def latencies(fn, questions, rounds: int = 5) -> tuple[list[float], list[float]]:
     """Every timing (ms), and per question the best of the rounds — the matcher's own cost, with
     what other processes on a shared 2-core machine did to it left out. Both are reported."""
@@ -148,9 +153,9 @@ def run() -> dict:
             names = {"梯队助手": f"梯队助手 at {commit}", "BM25": "BM25", "rapidfuzz": "rapidfuzz"}
             recorded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             for r in recorded:
-                rows.append(row(f"blind {r['set'].split('_')[1].split('.')[0].upper()} before (recorded)", names[r["system"]], r))
+                rows.append(row(f"blind {blind_name(r['set'])} before (recorded)", names[r["system"]], r))
     for path in sorted(DATA.glob("blind_*_questions.toml")):
-        label = f"blind {path.name.split('_')[1].upper()} now (folded in)"
+        label = f"blind {blind_name(path.name)} now (folded in)"
         blind_now = load_set(path)
         for name, system in (("梯队助手", ours), ("BM25", Peer(bm25)), ("rapidfuzz", Peer(rf))):
             rows.append(row(label, name, evaluate(system, blind_now, label)))

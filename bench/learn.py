@@ -46,7 +46,12 @@ def examples(matcher: Matcher, questions: list[Labelled]) -> list[tuple[str, int
 
 
 def train(matcher: Matcher, questions: list[Labelled]) -> LinearModel:
-    return LinearModel.train(examples(matcher, questions), len(matcher.entries) + 1)
+    return fit(matcher, examples(matcher, questions))
+
+
+def fit(matcher: Matcher, data: list[tuple[str, int]]) -> LinearModel:
+    """A model over `examples`' data: one class per clause and the outside class."""
+    return LinearModel.train(data, len(matcher.entries) + 1)
 
 
 def retrained(matcher: Matcher, questions: list[Labelled]) -> Matcher:
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{LEARNED_MODEL.name}: {'current' if fresh else 'out of date — run python -m bench.learn'}")
         return 0 if fresh else 1
     t = time.perf_counter()
-    model = LinearModel.train(data, len(matcher.entries) + 1)
+    model = fit(matcher, data)
     model.save(LEARNED_MODEL, {"entries": ",".join(e.id for e in matcher.entries), "examples": matcher.examples_digest(),
                                "trained_on": trained_on, "sets": ",".join(p.name for p in labelled_sets())})
     print(f"trained on {len(data)} questions ({', '.join(p.name for p in labelled_sets())} and the example "
