@@ -46,7 +46,7 @@ RECORDED = (("blind_before.json", "b8e9c29"), ("blind_c.json", "92364db"), ("bli
             ("blind_h.json", "c70c71e"), ("blind_i.json", "e83963b"), ("blind_j.json", "9d80d60"),
             ("blind_s.json", "9d80d60"), ("blind_w.json", "65ac4d3"), ("blind_y.json", "2d1d6b0"),
             ("blind_x.json", "f4446ef"), ("blind_ba.json", "9f6d581"),
-            ("blind_bb.json", "98068c0"))
+            ("blind_bb.json", "98068c0"), ("blind_bc.json", "edeb190"))
 
 
 def blind_name(filename: str) -> str:
