@@ -40,7 +40,8 @@ from rapidfuzz import fuzz, process
 
 from .learned import LinearModel, digest
 from .loader import Entry, KnowledgeBase, answer_sentences
-from .normalize import Synonyms, clean, is_cjk, tokens
+from .normalize import FUNCTION_WORDS, Synonyms, clean, is_cjk, tokens
+from .pinyin import Pinyin
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +328,12 @@ class Matcher:
         self.suggest_threshold = suggest_threshold
         self.max_suggestions = max_suggestions
         self.synonyms = Synonyms(kb.synonyms)
+        # Pinyin read as the notice's own words; English words (those of the synonym table among them)
+        # keep a message English.
+        self.pinyin = Pinyin([*(x for e in kb.entries for x in (e.title, e.text, e.answer, *e.questions, *e.keywords)),
+                              *(x for term, vs in kb.synonyms for x in (term, *vs)),
+                              *(t for _, terms, unless in kb.out_of_scope for t in (*terms, *unless))],
+                             FUNCTION_WORDS | {w for _, vs in kb.synonyms for v in vs for w in re.findall(r"[a-z]+", v.lower())})
         self.entries = kb.entries
         self._position = {e.id: i for i, e in enumerate(self.entries)}
 
@@ -581,14 +588,16 @@ class Matcher:
 
     def analyse(self, question: str) -> Analysis:
         question = question[:MAX_QUESTION_CHARS]
+        asked = question  # as typed, for the reply; what follows reads it with its pinyin in Chinese
+        question = self.pinyin.convert(question)
         kind = smalltalk_kind(question)
         if kind:
-            return Analysis(question, smalltalk=kind)
+            return Analysis(asked, smalltalk=kind)
         stripped = _LEADING_GREETING_RE.sub("", clean(question)) or clean(question)
         norm = self._normalize_cleaned(stripped)
         weights = self._query_weights(norm) if norm else {}
         if not weights:
-            return Analysis(question, empty=not norm)
+            return Analysis(asked, empty=not norm)
         focus_text = focus_of(question)
         f_clean = clean(focus_text) if focus_text != question else stripped
         f_norm = self._normalize_cleaned(f_clean) if focus_text != question else norm
@@ -597,7 +606,7 @@ class Matcher:
             topic = self.out_of_scope(stripped, norm)  # too short to carry background
         names_attachment = self._names_an_attachment(stripped, norm)
         if topic and not names_attachment:
-            return Analysis(question, topic=topic)
+            return Analysis(asked, topic=topic)
         named = self.tiers_named(norm)
         tier_ok = tuple(not named or bool(named & e.tiers) for e in self.entries)
         f_weights = self._query_weights(f_norm) if f_norm != norm else weights
@@ -616,7 +625,7 @@ class Matcher:
         # The message, its focus, without background: how likely the least uncovered of them is
         # uncovered. A question naming an attachment is about it, whatever else it names (as for topics).
         oos = 0.0 if names_attachment else min(outside for _, outside in learned.values())
-        return Analysis(question, whole=self.signals(norm, weights, learned[norm][0]), views=tuple(views),
+        return Analysis(asked, whole=self.signals(norm, weights, learned[norm][0]), views=tuple(views),
                         tier_ok=tier_ok, info=sum(f_weights.values()), focus_tokens=f_weights, oos=oos,
                         paired=self._paired(stripped, norm))
 
