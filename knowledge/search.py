@@ -303,6 +303,25 @@ ASKING_TOKENS = frozenset("""什么 怎么 怎样 如何 哪个 哪些 哪里 �
 什 么 怎 样 如 何 哪 个 些 里 儿 久 少 长 吗 呢 吧 啊 的 了 是 要 能 可 否 我 们 请 问 想 这 那 有 没 时 候 您 你""".split())
 
 
+_PINYIN: dict[int, tuple[KnowledgeBase, Pinyin]] = {}
+
+
+def pinyin_of(kb: KnowledgeBase) -> Pinyin:
+    """Pinyin read as the notice's own words (its clauses, example questions, keywords, synonym and
+    uncovered-topic terms); English words (those of the synonym table among them) keep a message
+    English. Built once per knowledge base: every channel's matcher shares it."""
+    cached = _PINYIN.get(id(kb))
+    if cached is None or cached[0] is not kb:
+        texts = [*(x for e in kb.entries for x in (e.title, e.text, e.answer, *e.questions, *e.keywords)),
+                 *(x for term, vs in kb.synonyms for x in (term, *vs)),
+                 *(t for _, terms, unless in kb.out_of_scope for t in (*terms, *unless))]
+        english = FUNCTION_WORDS | {w for _, vs in kb.synonyms for v in vs for w in re.findall(r"[a-z]+", v.lower())}
+        cached = _PINYIN[id(kb)] = (kb, Pinyin(texts, english))
+        while len(_PINYIN) > 4:  # tests build edited knowledge bases: keep the latest few
+            del _PINYIN[next(iter(_PINYIN))]
+    return cached[1]
+
+
 class Matcher:
     """Question → clause.
 
@@ -328,12 +347,7 @@ class Matcher:
         self.suggest_threshold = suggest_threshold
         self.max_suggestions = max_suggestions
         self.synonyms = Synonyms(kb.synonyms)
-        # Pinyin read as the notice's own words; English words (those of the synonym table among them)
-        # keep a message English.
-        self.pinyin = Pinyin([*(x for e in kb.entries for x in (e.title, e.text, e.answer, *e.questions, *e.keywords)),
-                              *(x for term, vs in kb.synonyms for x in (term, *vs)),
-                              *(t for _, terms, unless in kb.out_of_scope for t in (*terms, *unless))],
-                             FUNCTION_WORDS | {w for _, vs in kb.synonyms for v in vs for w in re.findall(r"[a-z]+", v.lower())})
+        self.pinyin = pinyin_of(kb)
         self.entries = kb.entries
         self._position = {e.id: i for i, e in enumerate(self.entries)}
 
