@@ -170,14 +170,14 @@ class Tuning:
     """How the signals are blended; chosen by `python -m bench.calibrate` (cross-validated)."""
 
     w_coverage: float = 0.4
-    w_example: float = 0.2
+    w_example: float = 0.3
     w_keyword: float = 0.1
-    w_neighbour: float = 0.3     # idf-weighted cosine to the closest example question
-    w_learned: float = 0.6       # probability from the linear model over character n-grams
-    w_situation: float = 0.6     # the question names what happened to the enterprise, for this clause only
+    w_neighbour: float = 0.1     # idf-weighted cosine to the closest example question
+    w_learned: float = 0.4       # probability from the linear model over character n-grams
+    w_situation: float = 0.4     # the question names what happened to the enterprise, for this clause only
     # The answer threshold is raised by oos_penalty × 100 × the learned probability that the
     # question is about something the notice does not cover.
-    oos_penalty: float = 1.4
+    oos_penalty: float = 1.2
     # At or above this learned out-of-scope probability, a question nothing answers outright gets
     # "the notice does not cover this" instead of suggestions of unrelated clauses.
     oos_max: float = 0.5
