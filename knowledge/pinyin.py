@@ -23,7 +23,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-from pypinyin import lazy_pinyin
 
 _CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_RE = re.compile(r"[A-Za-z]+")
@@ -34,6 +33,8 @@ SHARE = 0.75
 
 class Pinyin:
     def __init__(self, texts: Iterable[str], english: Iterable[str] = ()):
+        from pypinyin import lazy_pinyin  # here: only a matcher that meets Latin letters loads its dictionaries
+
         syllables: dict[str, Counter] = {}
         initials: dict[str, Counter] = {}
         runs = Counter(run for text in texts for run in _CJK_RUN_RE.findall(text))

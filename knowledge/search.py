@@ -304,6 +304,7 @@ ASKING_TOKENS = frozenset("""什么 怎么 怎样 如何 哪个 哪些 哪里 �
 
 
 _PINYIN: dict[int, tuple[KnowledgeBase, Pinyin]] = {}
+_ASCII_LETTER_RE = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]")  # full-width letters too (NFKC)
 
 
 def pinyin_of(kb: KnowledgeBase) -> Pinyin:
@@ -347,7 +348,7 @@ class Matcher:
         self.suggest_threshold = suggest_threshold
         self.max_suggestions = max_suggestions
         self.synonyms = Synonyms(kb.synonyms)
-        self.pinyin = pinyin_of(kb)
+        self._pinyin: Pinyin | None = None  # built on the first message with Latin letters
         self.entries = kb.entries
         self._position = {e.id: i for i, e in enumerate(self.entries)}
 
@@ -416,6 +417,18 @@ class Matcher:
         self.model = model or self._shipped_model(LEARNED_MODEL) or LinearModel.train(self.learning_examples(), n)
 
     # -- the learned signal -----------------------------------------------------------------
+
+    @property
+    def pinyin(self) -> Pinyin:
+        # Built when first needed: pypinyin's dictionaries take about 50 MiB, and a process that only
+        # ever reads Chinese (the staff console, its CSV export) never needs them.
+        if self._pinyin is None:
+            self._pinyin = pinyin_of(self.kb)
+        return self._pinyin
+
+    @pinyin.setter
+    def pinyin(self, value) -> None:
+        self._pinyin = value
 
     def learning_examples(self, asked: Iterable[tuple[str, str]] = ()) -> list[tuple[str, int]]:
         """What the learned signal learns from, normalised, with the index of the entry: each
@@ -603,7 +616,8 @@ class Matcher:
     def analyse(self, question: str) -> Analysis:
         question = question[:MAX_QUESTION_CHARS]
         asked = question  # as typed, for the reply; what follows reads it with its pinyin in Chinese
-        question = self.pinyin.convert(question)
+        if _ASCII_LETTER_RE.search(question):
+            question = self.pinyin.convert(question)
         kind = smalltalk_kind(question)
         if kind:
             return Analysis(asked, smalltalk=kind)
