@@ -26,6 +26,8 @@ from collections.abc import Iterable
 
 _CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_RE = re.compile(r"[A-Za-z]+")
+# Any Latin letter, full-width ones too (NFKC makes them ASCII): a text without one has no pinyin.
+LATIN_LETTER_RE = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]")
 LONGEST = 4  # characters in a lexicon word
 # Of a message's Latin words (two letters or more), at least this share must read as pinyin.
 SHARE = 0.75
@@ -79,7 +81,7 @@ class Pinyin:
 
     def convert(self, text: str) -> str:
         """The text with its pinyin words in Chinese, when it reads as pinyin; else the text as is."""
-        if not _LATIN_RE.search(text):
+        if not LATIN_LETTER_RE.search(text):
             return text
         typed, text = text, unicodedata.normalize("NFKC", text)
         # Capitals are acronyms (HR, CEO, APP, PC), not pinyin: pinyin is typed in lower case.

@@ -41,7 +41,7 @@ from rapidfuzz import fuzz, process
 from .learned import LinearModel, digest
 from .loader import Entry, KnowledgeBase, answer_sentences
 from .normalize import FUNCTION_WORDS, Synonyms, clean, is_cjk, tokens
-from .pinyin import Pinyin
+from .pinyin import LATIN_LETTER_RE, Pinyin
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,6 @@ ASKING_TOKENS = frozenset("""什么 怎么 怎样 如何 哪个 哪些 哪里 �
 
 
 _PINYIN: dict[int, tuple[KnowledgeBase, Pinyin]] = {}
-_ASCII_LETTER_RE = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]")  # full-width letters too (NFKC)
 
 
 def pinyin_of(kb: KnowledgeBase) -> Pinyin:
@@ -420,7 +419,7 @@ class Matcher:
 
     @property
     def pinyin(self) -> Pinyin:
-        # Built when first needed: pypinyin's dictionaries take about 50 MiB, and a process that only
+        # Built when first needed: pypinyin's dictionaries take about 63 MiB, and a process that only
         # ever reads Chinese (the staff console, its CSV export) never needs them.
         if self._pinyin is None:
             self._pinyin = pinyin_of(self.kb)
@@ -616,7 +615,7 @@ class Matcher:
     def analyse(self, question: str) -> Analysis:
         question = question[:MAX_QUESTION_CHARS]
         asked = question  # as typed, for the reply; what follows reads it with its pinyin in Chinese
-        if _ASCII_LETTER_RE.search(question):
+        if LATIN_LETTER_RE.search(question):
             question = self.pinyin.convert(question)
         kind = smalltalk_kind(question)
         if kind:

@@ -23,6 +23,7 @@ def matcher():
     ("zhuanjingtexin 的 fuhe 什么时候", "专精特新 的 复核 什么时候"),
     ("gongsi gengming le", "公司 更名 了"),
     ("Zjtx fuhe shijian", "专精特新 复核 时间"),   # a capital at the start is still pinyin
+    ("ｇｏｎｇｓｉ ｇｅｎｇｍｉｎｇ ｌｅ", "公司 更名 了"),       # full-width letters
 ])
 def test_pinyin_is_read_as_the_notices_words(matcher, typed, chinese):
     assert matcher.pinyin.convert(typed) == chinese
